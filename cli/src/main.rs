@@ -1,0 +1,2 @@
+//! The `eaof` command.
+fn main() {}

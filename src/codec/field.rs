@@ -1,0 +1,467 @@
+//! The field types records are made of, each with its wire layout written once.
+//!
+//! A field type knows its owned form (in [`crate::AofRecord`]), its borrowed form (in
+//! [`crate::RecordRef`], pointing into the file's bytes), how to encode it, how to decode and
+//! validate it, and how to step over it without validating (to find where a record ends).
+//! Encoding checks exactly what decoding checks, so every encoded field decodes back.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use bytes::Bytes;
+
+use super::cursor::Cursor;
+use super::error::{DecodeError, EncodeError, EncodeProblem, Problem};
+use crate::limits::{BITOP_OP_MAX, COLLECTION_COUNT_MAX, FIELD_LEN_MAX, NON_NEGATIVE_MAX};
+
+/// The wire layout of a field, for documentation and tools.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// `[u32 len][len bytes of UTF-8]`, len at most `FIELD_LEN_MAX`.
+    Text,
+    /// `[u32 len][len bytes]`, len at most `FIELD_LEN_MAX`.
+    Bytes,
+    /// A little-endian `i64`, any value.
+    I64,
+    /// A little-endian `i64` that must not be negative.
+    NonNegativeI64,
+    /// A little-endian `u32`.
+    U32,
+    /// One byte, any value.
+    U8,
+    /// One byte, 0 (false) or 1 (true).
+    Bool,
+    /// One byte, 0 AND, 1 OR, 2 XOR, 3 NOT.
+    BitOp,
+    /// A little-endian IEEE 754 `f64`, any bit pattern.
+    F64,
+    /// A little-endian IEEE 754 `f32`, any bit pattern.
+    F32,
+    /// `[u32 count]` then `count` items, each the given fields in order; count at most `max`.
+    List { item: Vec<Layout>, max: u32 },
+}
+
+/// One field type of the wire format.
+pub trait Field {
+    /// The value in an owned record.
+    type Owned: Clone + PartialEq + fmt::Debug;
+    /// The value borrowed from a record's bytes.
+    type Ref<'a>: Copy + PartialEq + fmt::Debug;
+
+    fn layout() -> Layout;
+    fn to_owned(value: Self::Ref<'_>) -> Self::Owned;
+    /// Appends the field; refuses a value the decoder would refuse.
+    fn encode(
+        value: &Self::Owned,
+        out: &mut Vec<u8>,
+        field: &'static str,
+    ) -> Result<(), EncodeError>;
+    /// Reads and validates the field.
+    fn decode<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<Self::Ref<'a>, DecodeError>;
+    /// Steps over the field, checking only what decides its extent (lengths and counts).
+    fn skip(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError>;
+}
+
+fn check_len(len: usize, max: u32, field: &'static str) -> Result<u32, EncodeError> {
+    match u32::try_from(len) {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(EncodeError {
+            field,
+            problem: EncodeProblem::TooLong {
+                len: len as u64,
+                max: max.into(),
+            },
+        }),
+    }
+}
+
+fn put_prefixed(bytes: &[u8], out: &mut Vec<u8>, field: &'static str) -> Result<(), EncodeError> {
+    let len = check_len(bytes.len(), FIELD_LEN_MAX, field)?;
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(bytes);
+    Ok(())
+}
+
+#[inline]
+fn take_prefixed<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<&'a [u8], DecodeError> {
+    let len = c.len(field, FIELD_LEN_MAX)?;
+    c.take(len as usize, field)
+}
+
+/// UTF-8 text: `[u32 len][bytes]`.
+pub enum Text {}
+
+impl Field for Text {
+    type Owned = String;
+    type Ref<'a> = &'a str;
+    fn layout() -> Layout {
+        Layout::Text
+    }
+    fn to_owned(value: &str) -> String {
+        value.to_owned()
+    }
+    fn encode(value: &String, out: &mut Vec<u8>, field: &'static str) -> Result<(), EncodeError> {
+        put_prefixed(value.as_bytes(), out, field)
+    }
+    #[inline]
+    fn decode<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<&'a str, DecodeError> {
+        let start = c.position();
+        let raw = take_prefixed(c, field)?;
+        std::str::from_utf8(raw).map_err(|_| DecodeError {
+            field,
+            offset: start as u64,
+            problem: Problem::InvalidUtf8,
+        })
+    }
+    fn skip(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError> {
+        take_prefixed(c, field).map(drop)
+    }
+}
+
+/// Raw bytes: `[u32 len][bytes]`.
+pub enum Blob {}
+
+impl Field for Blob {
+    type Owned = Bytes;
+    type Ref<'a> = &'a [u8];
+    fn layout() -> Layout {
+        Layout::Bytes
+    }
+    fn to_owned(value: &[u8]) -> Bytes {
+        Bytes::copy_from_slice(value)
+    }
+    fn encode(value: &Bytes, out: &mut Vec<u8>, field: &'static str) -> Result<(), EncodeError> {
+        put_prefixed(value, out, field)
+    }
+    #[inline]
+    fn decode<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<&'a [u8], DecodeError> {
+        take_prefixed(c, field)
+    }
+    fn skip(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError> {
+        take_prefixed(c, field).map(drop)
+    }
+}
+
+/// Declares a fixed-width field whose every bit pattern is valid.
+macro_rules! plain_field {
+    ($name:ident, $ty:ty, $layout:expr) => {
+        #[doc = concat!("A little-endian `", stringify!($ty), "`, any value.")]
+        pub enum $name {}
+
+        impl Field for $name {
+            type Owned = $ty;
+            type Ref<'a> = $ty;
+            fn layout() -> Layout {
+                $layout
+            }
+            fn to_owned(value: $ty) -> $ty {
+                value
+            }
+            fn encode(value: &$ty, out: &mut Vec<u8>, _: &'static str) -> Result<(), EncodeError> {
+                out.extend_from_slice(&value.to_le_bytes());
+                Ok(())
+            }
+            #[inline]
+            fn decode(c: &mut Cursor<'_>, field: &'static str) -> Result<$ty, DecodeError> {
+                Ok(<$ty>::from_le_bytes(c.array(field)?))
+            }
+            fn skip(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError> {
+                c.take(std::mem::size_of::<$ty>(), field).map(drop)
+            }
+        }
+    };
+}
+
+plain_field!(I64, i64, Layout::I64);
+plain_field!(U32, u32, Layout::U32);
+plain_field!(U8, u8, Layout::U8);
+plain_field!(F64, f64, Layout::F64);
+plain_field!(F32, f32, Layout::F32);
+
+/// Declares a field whose owned value is unsigned but which is stored as an `i64` that must
+/// not be negative. Values over `i64::MAX` are refused on write: the seed clamps them, so the
+/// record read back would not be the one written.
+macro_rules! non_negative_field {
+    ($name:ident, $ty:ty) => {
+        #[doc = concat!("A `", stringify!($ty), "` stored as a non-negative little-endian `i64`.")]
+        pub enum $name {}
+
+        impl Field for $name {
+            type Owned = $ty;
+            type Ref<'a> = $ty;
+            fn layout() -> Layout {
+                Layout::NonNegativeI64
+            }
+            fn to_owned(value: $ty) -> $ty {
+                value
+            }
+            fn encode(
+                value: &$ty,
+                out: &mut Vec<u8>,
+                field: &'static str,
+            ) -> Result<(), EncodeError> {
+                let wide = *value as u64;
+                if wide > NON_NEGATIVE_MAX {
+                    return Err(EncodeError {
+                        field,
+                        problem: EncodeProblem::OutOfRange {
+                            value: wide,
+                            max: NON_NEGATIVE_MAX,
+                        },
+                    });
+                }
+                out.extend_from_slice(&(wide as i64).to_le_bytes());
+                Ok(())
+            }
+            #[inline]
+            fn decode(c: &mut Cursor<'_>, field: &'static str) -> Result<$ty, DecodeError> {
+                let start = c.position();
+                let raw = c.i64(field)?;
+                <$ty>::try_from(raw).map_err(|_| DecodeError {
+                    field,
+                    offset: start as u64,
+                    problem: Problem::Negative(raw),
+                })
+            }
+            fn skip(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError> {
+                c.take(8, field).map(drop)
+            }
+        }
+    };
+}
+
+non_negative_field!(NonNegU64, u64);
+non_negative_field!(NonNegUsize, usize);
+
+/// One byte, 0 or 1. Any other byte is refused, so that decoding and encoding again gives
+/// back the same bytes.
+pub enum Flag {}
+
+impl Field for Flag {
+    type Owned = bool;
+    type Ref<'a> = bool;
+    fn layout() -> Layout {
+        Layout::Bool
+    }
+    fn to_owned(value: bool) -> bool {
+        value
+    }
+    fn encode(value: &bool, out: &mut Vec<u8>, _: &'static str) -> Result<(), EncodeError> {
+        out.push(u8::from(*value));
+        Ok(())
+    }
+    fn decode(c: &mut Cursor<'_>, field: &'static str) -> Result<bool, DecodeError> {
+        match c.u8(field)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(DecodeError {
+                field,
+                offset: c.position() as u64 - 1,
+                problem: Problem::NotABool(other),
+            }),
+        }
+    }
+    fn skip(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError> {
+        c.take(1, field).map(drop)
+    }
+}
+
+/// The BITOP operation byte: 0 AND, 1 OR, 2 XOR, 3 NOT.
+pub enum BitOpCode {}
+
+impl Field for BitOpCode {
+    type Owned = u8;
+    type Ref<'a> = u8;
+    fn layout() -> Layout {
+        Layout::BitOp
+    }
+    fn to_owned(value: u8) -> u8 {
+        value
+    }
+    fn encode(value: &u8, out: &mut Vec<u8>, field: &'static str) -> Result<(), EncodeError> {
+        if *value > BITOP_OP_MAX {
+            return Err(EncodeError {
+                field,
+                problem: EncodeProblem::UnknownBitOp(*value),
+            });
+        }
+        out.push(*value);
+        Ok(())
+    }
+    fn decode(c: &mut Cursor<'_>, field: &'static str) -> Result<u8, DecodeError> {
+        match c.u8(field)? {
+            op if op <= BITOP_OP_MAX => Ok(op),
+            op => Err(DecodeError {
+                field,
+                offset: c.position() as u64 - 1,
+                problem: Problem::UnknownBitOp(op),
+            }),
+        }
+    }
+    fn skip(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError> {
+        c.take(1, field).map(drop)
+    }
+}
+
+/// Two fields stored one after the other (a list item such as ZADD's score and member).
+impl<A: Field, B: Field> Field for (A, B) {
+    type Owned = (A::Owned, B::Owned);
+    type Ref<'a> = (A::Ref<'a>, B::Ref<'a>);
+    fn layout() -> Layout {
+        Layout::List {
+            item: vec![A::layout(), B::layout()],
+            max: 1,
+        }
+    }
+    fn to_owned(value: Self::Ref<'_>) -> Self::Owned {
+        (A::to_owned(value.0), B::to_owned(value.1))
+    }
+    fn encode(
+        value: &Self::Owned,
+        out: &mut Vec<u8>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
+        A::encode(&value.0, out, field)?;
+        B::encode(&value.1, out, field)
+    }
+    #[inline]
+    fn decode<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<Self::Ref<'a>, DecodeError> {
+        Ok((A::decode(c, field)?, B::decode(c, field)?))
+    }
+    fn skip(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError> {
+        A::skip(c, field)?;
+        B::skip(c, field)
+    }
+}
+
+/// `[u32 count][item]*`, count at most `MAX`.
+pub struct List<F, const MAX: u32 = COLLECTION_COUNT_MAX>(PhantomData<F>);
+
+/// A decoded list, borrowed from the record's bytes: its items were validated when it was
+/// decoded, and are read again, without allocating, as it is iterated.
+pub struct Seq<'a, F> {
+    count: u32,
+    items: &'a [u8],
+    item: PhantomData<F>,
+}
+
+impl<F> Clone for Seq<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<F> Copy for Seq<'_, F> {}
+
+impl<'a, F: Field> Seq<'a, F> {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The items' encoded bytes (without the count).
+    pub fn raw(&self) -> &'a [u8] {
+        self.items
+    }
+
+    pub fn iter(&self) -> SeqIter<'a, F> {
+        SeqIter {
+            left: self.count,
+            cursor: Cursor::new(self.items),
+            item: PhantomData,
+        }
+    }
+}
+
+impl<'a, F: Field> IntoIterator for Seq<'a, F> {
+    type Item = F::Ref<'a>;
+    type IntoIter = SeqIter<'a, F>;
+    fn into_iter(self) -> SeqIter<'a, F> {
+        self.iter()
+    }
+}
+
+impl<F: Field> PartialEq for Seq<'_, F> {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count && self.iter().eq(other.iter())
+    }
+}
+
+impl<F: Field> fmt::Debug for Seq<'_, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Iterator over a [`Seq`].
+pub struct SeqIter<'a, F> {
+    left: u32,
+    cursor: Cursor<'a>,
+    item: PhantomData<F>,
+}
+
+impl<'a, F: Field> Iterator for SeqIter<'a, F> {
+    type Item = F::Ref<'a>;
+    fn next(&mut self) -> Option<F::Ref<'a>> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        // The items were validated when the list was decoded, so this cannot fail; if it
+        // somehow did, the iterator ends rather than panicking.
+        F::decode(&mut self.cursor, "item").ok()
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.left as usize))
+    }
+}
+
+impl<F: Field, const MAX: u32> Field for List<F, MAX> {
+    type Owned = Vec<F::Owned>;
+    type Ref<'a> = Seq<'a, F>;
+    fn layout() -> Layout {
+        let item = match F::layout() {
+            Layout::List { item, max: 1 } => item,
+            single => vec![single],
+        };
+        Layout::List { item, max: MAX }
+    }
+    fn to_owned(value: Seq<'_, F>) -> Self::Owned {
+        value.iter().map(F::to_owned).collect()
+    }
+    fn encode(
+        value: &Self::Owned,
+        out: &mut Vec<u8>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
+        let count = check_len(value.len(), MAX, field)?;
+        out.extend_from_slice(&count.to_le_bytes());
+        value
+            .iter()
+            .try_for_each(|item| F::encode(item, out, field))
+    }
+    fn decode<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<Seq<'a, F>, DecodeError> {
+        let count = c.len(field, MAX)?;
+        let start = c.position();
+        let mut probe = c.clone();
+        for _ in 0..count {
+            F::decode(&mut probe, field)?;
+        }
+        let items = c.take(probe.position() - start, field)?;
+        Ok(Seq {
+            count,
+            items,
+            item: PhantomData,
+        })
+    }
+    fn skip(c: &mut Cursor<'_>, field: &'static str) -> Result<(), DecodeError> {
+        let count = c.len(field, MAX)?;
+        for _ in 0..count {
+            F::skip(c, field)?;
+        }
+        Ok(())
+    }
+}

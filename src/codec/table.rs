@@ -1,0 +1,264 @@
+//! The one table of record kinds: tag, name, and field layout, in wire order.
+//!
+//! Everything else about records is generated from this table: the owned [`AofRecord`] (the
+//! seed's public type, same variants and fields), the borrowed [`RecordRef`], the fieldless
+//! [`RecordKind`], and for each kind one encoder, one validating decoder and one structural
+//! skipper. Tags are on-disk values and never change or get reused.
+
+use super::cursor::Cursor;
+use super::error::{DecodeError, EncodeError, EncodeProblem, Problem};
+use super::field::{
+    BitOpCode, Blob, Field, Flag, Layout, List, NonNegU64, NonNegUsize, Text, F32, F64, I64, U32,
+    U8,
+};
+use crate::limits::{RECORD_LEN_MAX, VECTOR_DIMS_MAX};
+
+macro_rules! record_table {
+    ($(
+        $(#[doc = $doc:literal])*
+        $tag:literal $variant:ident $name:literal { $($field:ident : $ty:ty),+ $(,)? }
+    )*) => {
+        /// A single mutation record stored in the AOF (owned).
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum AofRecord {
+            $( $(#[doc = $doc])* $variant { $( $field: <$ty as Field>::Owned ),+ }, )*
+        }
+
+        /// A record borrowed from the bytes it was decoded from: no allocation per record.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub enum RecordRef<'a> {
+            $( $(#[doc = $doc])* $variant { $( $field: <$ty as Field>::Ref<'a> ),+ }, )*
+        }
+
+        /// The kind of a record, without its fields.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum RecordKind {
+            $( $(#[doc = $doc])* $variant, )*
+        }
+
+        impl RecordKind {
+            /// Every kind, in table order.
+            pub const ALL: &'static [RecordKind] = &[$(RecordKind::$variant),*];
+
+            /// The on-disk tag byte.
+            pub const fn tag(self) -> u8 {
+                match self { $(RecordKind::$variant => $tag,)* }
+            }
+
+            /// The command name (`SET`, `PROTO.REGISTER`...).
+            pub const fn name(self) -> &'static str {
+                match self { $(RecordKind::$variant => $name,)* }
+            }
+
+            /// The kind whose tag is `tag`.
+            pub const fn from_tag(tag: u8) -> Option<Self> {
+                match tag { $($tag => Some(RecordKind::$variant),)* _ => None }
+            }
+
+            /// One line saying what the record means.
+            pub fn summary(self) -> &'static str {
+                match self { $(RecordKind::$variant => concat!($($doc),*).trim_start(),)* }
+            }
+
+            /// The payload's fields after the tag, in wire order, with their layouts.
+            pub fn fields(self) -> Vec<(&'static str, Layout)> {
+                match self {
+                    $(RecordKind::$variant => vec![$((stringify!($field), <$ty as Field>::layout())),+],)*
+                }
+            }
+
+            /// Steps over the payload, checking only lengths and counts.
+            fn skip_payload(self, c: &mut Cursor<'_>) -> Result<(), DecodeError> {
+                match self {
+                    $(RecordKind::$variant => { $(<$ty as Field>::skip(c, stringify!($field))?;)+ })*
+                }
+                Ok(())
+            }
+        }
+
+        impl AofRecord {
+            /// The kind of this record.
+            pub fn kind(&self) -> RecordKind {
+                match self { $(AofRecord::$variant { .. } => RecordKind::$variant,)* }
+            }
+
+            fn encode_payload(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+                match self {
+                    $(AofRecord::$variant { $($field),+ } => {
+                        $(<$ty as Field>::encode($field, out, stringify!($field))?;)+
+                    })*
+                }
+                Ok(())
+            }
+        }
+
+        impl<'a> RecordRef<'a> {
+            /// The kind of this record.
+            pub fn kind(&self) -> RecordKind {
+                match self { $(RecordRef::$variant { .. } => RecordKind::$variant,)* }
+            }
+
+            /// The owned record (copies every field).
+            pub fn to_record(&self) -> AofRecord {
+                match *self {
+                    $(RecordRef::$variant { $($field),+ } => AofRecord::$variant {
+                        $($field: <$ty as Field>::to_owned($field)),+
+                    },)*
+                }
+            }
+
+            fn decode_payload(kind: RecordKind, c: &mut Cursor<'a>) -> Result<Self, DecodeError> {
+                Ok(match kind {
+                    $(RecordKind::$variant => RecordRef::$variant {
+                        $($field: <$ty as Field>::decode(c, stringify!($field))?),+
+                    },)*
+                })
+            }
+        }
+    };
+}
+
+type Vector = List<F32, VECTOR_DIMS_MAX>;
+
+record_table! {
+    /// SET key value expire_ms: store a string; expire_ms is the remaining TTL, -1 for none.
+    1 Set "SET" { key: Text, value: Blob, expire_ms: I64 }
+    /// DEL key: remove the key.
+    2 Del "DEL" { key: Text }
+    /// EXPIRE key seconds: expire the key `seconds` from now.
+    3 Expire "EXPIRE" { key: Text, seconds: NonNegU64 }
+    /// LPUSH key value...: push each value at the head, in order.
+    4 LPush "LPUSH" { key: Text, values: List<Blob> }
+    /// RPUSH key value...: push each value at the tail, in order.
+    5 RPush "RPUSH" { key: Text, values: List<Blob> }
+    /// LPOP key: remove the head element.
+    6 LPop "LPOP" { key: Text }
+    /// RPOP key: remove the tail element.
+    7 RPop "RPOP" { key: Text }
+    /// ZADD key (score member)...: add members or update their scores.
+    8 ZAdd "ZADD" { key: Text, members: List<(F64, Text)> }
+    /// ZREM key member...: remove members from a sorted set.
+    9 ZRem "ZREM" { key: Text, members: List<Text> }
+    /// PERSIST key: remove the key's expiry.
+    10 Persist "PERSIST" { key: Text }
+    /// PEXPIRE key milliseconds: expire the key `milliseconds` from now.
+    11 Pexpire "PEXPIRE" { key: Text, milliseconds: NonNegU64 }
+    /// INCR key: add 1 to an integer string.
+    12 Incr "INCR" { key: Text }
+    /// DECR key: subtract 1 from an integer string.
+    13 Decr "DECR" { key: Text }
+    /// HSET key (field value)...: set hash fields.
+    14 HSet "HSET" { key: Text, fields: List<(Text, Blob)> }
+    /// HDEL key field...: remove hash fields.
+    15 HDel "HDEL" { key: Text, fields: List<Text> }
+    /// HINCRBY key field delta: add delta to an integer hash field.
+    16 HIncrBy "HINCRBY" { key: Text, field: Text, delta: I64 }
+    /// SADD key member...: add set members.
+    17 SAdd "SADD" { key: Text, members: List<Text> }
+    /// SREM key member...: remove set members.
+    18 SRem "SREM" { key: Text, members: List<Text> }
+    /// INCRBY key delta: add delta to an integer string.
+    19 IncrBy "INCRBY" { key: Text, delta: I64 }
+    /// DECRBY key delta: subtract delta from an integer string.
+    20 DecrBy "DECRBY" { key: Text, delta: I64 }
+    /// APPEND key value: append to a string.
+    21 Append "APPEND" { key: Text, value: Blob }
+    /// RENAME key newkey: move a key (with its expiry) to a new name.
+    22 Rename "RENAME" { key: Text, newkey: Text }
+    /// PROTO.SET key type_name data expire_ms: store a protobuf value; -1 for no expiry.
+    23 ProtoSet "PROTO.SET" { key: Text, type_name: Text, data: Blob, expire_ms: I64 }
+    /// PROTO.REGISTER name descriptor: register a protobuf schema.
+    24 ProtoRegister "PROTO.REGISTER" { name: Text, descriptor: Blob }
+    /// VADD key element vector metric quantization connectivity expansion_add: add a vector.
+    25 VAdd "VADD" {
+        key: Text, element: Text, vector: Vector, metric: U8, quantization: U8,
+        connectivity: U32, expansion_add: U32,
+    }
+    /// VREM key element: remove a vector-set element.
+    26 VRem "VREM" { key: Text, element: Text }
+    /// COPY source destination replace: copy a key's value (and expiry).
+    27 Copy "COPY" { source: Text, destination: Text, replace: Flag }
+    /// LSET key index value: overwrite a list element (negative index counts from the tail).
+    28 LSet "LSET" { key: Text, index: I64, value: Blob }
+    /// LTRIM key start stop: keep only the elements between start and stop, inclusive.
+    29 LTrim "LTRIM" { key: Text, start: I64, stop: I64 }
+    /// LINSERT key before pivot value: insert value before (or after) the first pivot.
+    30 LInsert "LINSERT" { key: Text, before: Flag, pivot: Blob, value: Blob }
+    /// LREM key count value: remove up to |count| occurrences (0: all; negative: from tail).
+    31 LRem "LREM" { key: Text, count: I64, value: Blob }
+    /// SETRANGE key offset value: overwrite bytes at offset, zero-padding as needed.
+    32 SetRange "SETRANGE" { key: Text, offset: NonNegUsize, value: Blob }
+    /// SETBIT key offset value: set the bit at offset (bit 0 is the most significant).
+    33 SetBit "SETBIT" { key: Text, offset: NonNegU64, value: U8 }
+    /// BITOP op dest key...: store a bitwise AND/OR/XOR/NOT of keys at dest.
+    34 BitOp "BITOP" { op: BitOpCode, dest: Text, keys: List<Text> }
+    /// PEXPIREAT key timestamp_ms: expire the key at an absolute Unix time in milliseconds.
+    35 Pexpireat "PEXPIREAT" { key: Text, timestamp_ms: NonNegU64 }
+}
+
+impl AofRecord {
+    /// Appends tag + payload to `out`. On error `out` is left as it was.
+    pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        let start = out.len();
+        out.push(self.kind().tag());
+        let encoded = self.encode_payload(out).and_then(|()| {
+            let len = (out.len() - start) as u64;
+            if len > RECORD_LEN_MAX {
+                return Err(EncodeError {
+                    field: "record",
+                    problem: EncodeProblem::TooLong {
+                        len,
+                        max: RECORD_LEN_MAX,
+                    },
+                });
+            }
+            Ok(())
+        });
+        if encoded.is_err() {
+            out.truncate(start);
+        }
+        encoded
+    }
+}
+
+impl<'a> RecordRef<'a> {
+    /// Decodes one record that fills `bytes` exactly (tag + payload, no checksum).
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        let mut c = Cursor::new(bytes);
+        let record = Self::decode_fields(&mut c)?;
+        c.finish()?;
+        Ok(record)
+    }
+
+    /// Decodes the record at the start of `bytes`, returning it and its length; the bytes
+    /// after it are not looked at.
+    #[inline]
+    pub fn decode_prefix(bytes: &'a [u8]) -> Result<(Self, usize), DecodeError> {
+        let mut c = Cursor::new(bytes);
+        let record = Self::decode_fields(&mut c)?;
+        Ok((record, c.position()))
+    }
+
+    #[inline]
+    fn decode_fields(c: &mut Cursor<'a>) -> Result<Self, DecodeError> {
+        let kind = read_kind(c)?;
+        Self::decode_payload(kind, c)
+    }
+}
+
+fn read_kind(c: &mut Cursor<'_>) -> Result<RecordKind, DecodeError> {
+    let tag = c.u8("tag")?;
+    RecordKind::from_tag(tag).ok_or(DecodeError {
+        field: "tag",
+        offset: 0,
+        problem: Problem::UnknownTag(tag),
+    })
+}
+
+/// The length of the record at the start of `bytes` (tag + payload), found by reading only
+/// its tag, lengths and counts. Fails with a structural problem when that cannot be known.
+pub fn record_len(bytes: &[u8]) -> Result<usize, DecodeError> {
+    let mut c = Cursor::new(bytes);
+    read_kind(&mut c)?.skip_payload(&mut c)?;
+    Ok(c.position())
+}

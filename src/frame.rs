@@ -1,0 +1,405 @@
+//! Finding one record at an offset of a file's bytes, and judging damage.
+//!
+//! A version 1/2 record is `[tag][payload][crc32 of tag+payload]`; its extent comes from its
+//! tag and length fields. A version 3 record is `[nonce 12][u32 len][len bytes: AES-GCM
+//! ciphertext of tag+payload, then the 16-byte tag]`.
+//!
+//! The rules, which the reader, the scanner and the writer's reopen all share:
+//! - a record is *intact* when it is complete, its check holds (CRC, or GCM authentication),
+//!   and its fields decode;
+//! - a complete record that fails its check is always reported, never passed over;
+//! - damage is confined to the tail, and can be cut without losing anything, exactly when no
+//!   intact record starts at any byte after the damage's first byte; otherwise the file is
+//!   corrupt at the damage, and the offset of the next intact record is reported.
+
+use std::fmt;
+
+use crate::codec::{record_len, DecodeError, Problem, RecordRef};
+use crate::encryption::{EncryptionKey, Sealer, NONCE_SIZE, TAG_SIZE};
+use crate::format::{self, FormatError};
+use crate::limits::{RECORD_LEN_MAX, SEALED_LEN_MAX};
+
+/// Bytes of a version 1/2 record after its tag and payload.
+pub const CRC_LEN: usize = 4;
+
+/// Bytes of a version 3 record before its ciphertext.
+pub const SEALED_HEADER_LEN: usize = NONCE_SIZE + 4;
+
+/// What is wrong at the first damaged byte of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damage {
+    /// The file is shorter than its 5-byte header (a crash while creating it).
+    PartialHeader { len: u64 },
+    /// The record's lengths run past the end of the file.
+    Truncated,
+    /// Every byte from here to the end of the file is zero (a file grown before its data
+    /// landed).
+    Zeros { len: u64 },
+    /// The record's extent cannot be known: an unknown tag, or a length over its limit.
+    Unframeable(DecodeError),
+    /// A complete record whose stored CRC32 differs from the computed one.
+    ChecksumMismatch { stored: u32, computed: u32 },
+    /// A complete sealed record that does not authenticate (wrong key, or damaged bytes).
+    Unauthenticated,
+    /// A complete record whose check holds but whose fields are out of their domain.
+    Invalid(DecodeError),
+}
+
+impl Damage {
+    /// Whether this is a complete record failing its check: such a record is reported as
+    /// an error by `read_record` wherever it stands.
+    pub fn is_failed_record(&self) -> bool {
+        matches!(
+            self,
+            Damage::ChecksumMismatch { .. } | Damage::Unauthenticated | Damage::Invalid(_)
+        )
+    }
+
+    /// A short stable name of the class of damage, for tools and test vectors.
+    pub fn class(&self) -> &'static str {
+        match self {
+            Damage::PartialHeader { .. } => "partial_header",
+            Damage::Truncated => "truncated",
+            Damage::Zeros { .. } => "zeros",
+            Damage::Unframeable(e) => e.problem.class(),
+            Damage::ChecksumMismatch { .. } => "checksum_mismatch",
+            Damage::Unauthenticated => "unauthenticated",
+            Damage::Invalid(e) => e.problem.class(),
+        }
+    }
+}
+
+impl fmt::Display for Damage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Damage::PartialHeader { len } => write!(f, "partial header ({len} of 5 bytes)"),
+            Damage::Truncated => f.write_str("record runs past the end of the file"),
+            Damage::Zeros { len } => write!(f, "{len} zero bytes"),
+            Damage::Unframeable(e) => write!(f, "unreadable record framing: {e}"),
+            Damage::ChecksumMismatch { stored, computed } => write!(
+                f,
+                "crc32 mismatch (stored {stored:#010x}, computed {computed:#010x})"
+            ),
+            Damage::Unauthenticated => f.write_str("record does not authenticate"),
+            Damage::Invalid(e) => write!(f, "invalid record: {e}"),
+        }
+    }
+}
+
+/// How reading a file ended. Offsets are bytes from the start of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every byte after the header belongs to an intact record.
+    Clean { records: u64, end: u64 },
+    /// The bytes from `offset` to the end (`len` of them) are damage no intact record
+    /// follows: cutting the file at `offset` loses nothing intact.
+    TornTail {
+        records: u64,
+        offset: u64,
+        len: u64,
+        cause: Damage,
+    },
+    /// The file is damaged at `offset`, and an intact record starts at `next_intact`.
+    Corrupt {
+        records: u64,
+        offset: u64,
+        next_intact: u64,
+        cause: Damage,
+    },
+}
+
+impl Verdict {
+    /// Intact records before the end or the damage.
+    pub fn records(&self) -> u64 {
+        match self {
+            Verdict::Clean { records, .. }
+            | Verdict::TornTail { records, .. }
+            | Verdict::Corrupt { records, .. } => *records,
+        }
+    }
+
+    /// Where the intact records end (the cut point of a torn tail).
+    pub fn intact_end(&self) -> u64 {
+        match self {
+            Verdict::Clean { end, .. } => *end,
+            Verdict::TornTail { offset, .. } | Verdict::Corrupt { offset, .. } => *offset,
+        }
+    }
+
+    /// A sealed file none of whose records authenticates: most likely the wrong key, and
+    /// never to be cut as a torn tail.
+    pub fn is_wrong_key(&self) -> bool {
+        matches!(
+            self,
+            Verdict::TornTail {
+                records: 0,
+                cause: Damage::Unauthenticated,
+                ..
+            }
+        )
+    }
+
+    /// What `read_record` returns once reading has reached this verdict: a clean end for a
+    /// clean file or a tail that holds no complete record; otherwise an error.
+    pub fn to_read_result(&self) -> Result<(), FormatError> {
+        let (offset, cause) = match self {
+            Verdict::Clean { .. } => return Ok(()),
+            Verdict::TornTail { offset, cause, .. } if !cause.is_failed_record() => {
+                let _ = offset;
+                return Ok(());
+            }
+            Verdict::TornTail { offset, cause, .. } => (*offset, cause),
+            Verdict::Corrupt {
+                offset,
+                next_intact,
+                cause,
+                ..
+            } if !cause.is_failed_record() => {
+                return Err(FormatError::Corrupt {
+                    offset: *offset,
+                    next_intact: *next_intact,
+                    cause: cause.clone(),
+                })
+            }
+            Verdict::Corrupt { offset, cause, .. } => (*offset, cause),
+        };
+        Err(match cause {
+            Damage::ChecksumMismatch { stored, computed } => FormatError::ChecksumMismatch {
+                expected: *stored,
+                actual: *computed,
+                offset,
+            },
+            Damage::Invalid(error) => FormatError::Decode {
+                offset,
+                error: *error,
+            },
+            _ => FormatError::DecryptionFailed,
+        })
+    }
+}
+
+/// What is at one offset of a file's bytes.
+#[derive(Debug)]
+pub enum Step<'a> {
+    /// An intact record of `len` bytes (framing included).
+    Record { record: RecordRef<'a>, len: usize },
+    /// No bytes left.
+    End,
+    /// The record runs past the end of the bytes.
+    Incomplete,
+    /// The record's extent cannot be known.
+    Unframeable(DecodeError),
+    /// A complete record that fails its check.
+    Failed(Damage),
+}
+
+/// Frames records of one file version: holds the key schedule and the plaintext scratch
+/// buffer of sealed records, so that reading allocates nothing per record.
+#[derive(Debug, Clone)]
+pub struct Framer {
+    /// The key schedule of a sealed version.
+    pub sealer: Option<Sealer>,
+    /// Plaintext of the last sealed record stepped over.
+    pub plain: Vec<u8>,
+}
+
+impl Framer {
+    /// A framer for files of `version`. A sealed version needs a key.
+    pub fn new(version: u8, key: Option<&EncryptionKey>) -> Result<Self, FormatError> {
+        let sealer = match (format::is_sealed(version), key) {
+            (false, _) => None,
+            (true, Some(key)) => Some(Sealer::new(key)),
+            (true, None) => return Err(FormatError::EncryptionRequired),
+        };
+        Ok(Self {
+            sealer,
+            plain: Vec::new(),
+        })
+    }
+
+    /// What is at `bytes[pos..]`, where `bytes` ends at the end of the file (or of what has
+    /// been read of it, in which case `Incomplete` may mean "read more").
+    #[inline]
+    pub fn step<'s>(&'s mut self, bytes: &'s [u8], pos: usize) -> Step<'s> {
+        step(self.sealer.as_ref(), &mut self.plain, bytes, pos)
+    }
+
+    /// Judges the damage at `pos`; see [`judge`].
+    pub fn judge(&self, bytes: &[u8], pos: usize, records: u64, cause: Damage) -> Verdict {
+        judge(self.sealer.as_ref(), bytes, pos, records, cause)
+    }
+}
+
+/// What is at `bytes[pos..]`; [`Framer::step`] with the framer's parts borrowed separately
+/// (so a caller can keep the returned record while judging with the sealer).
+#[inline]
+pub fn step<'s>(
+    sealer: Option<&Sealer>,
+    plain: &'s mut Vec<u8>,
+    bytes: &'s [u8],
+    pos: usize,
+) -> Step<'s> {
+    let rest = bytes.get(pos..).unwrap_or_default();
+    if rest.is_empty() {
+        return Step::End;
+    }
+    match sealer {
+        None => plain_step(rest),
+        Some(sealer) => sealed_step(sealer, plain, rest),
+    }
+}
+
+/// The first offset in `from..bytes.len()` where an intact record starts.
+pub fn find_intact(sealer: Option<&Sealer>, bytes: &[u8], from: usize) -> Option<usize> {
+    let mut plain = Vec::new();
+    (from..bytes.len()).find(|&q| matches!(step(sealer, &mut plain, bytes, q), Step::Record { .. }))
+}
+
+/// Judges the damage `cause` found at `pos`, where `bytes` holds the whole file up to its
+/// end and `records` intact records came before: corrupt if an intact record starts at any
+/// later byte, a torn tail otherwise.
+pub fn judge(
+    sealer: Option<&Sealer>,
+    bytes: &[u8],
+    pos: usize,
+    records: u64,
+    cause: Damage,
+) -> Verdict {
+    {
+        let tail = &bytes[pos..];
+        let cause = if !cause.is_failed_record() && tail.iter().all(|&b| b == 0) {
+            Damage::Zeros {
+                len: tail.len() as u64,
+            }
+        } else {
+            cause
+        };
+        match find_intact(sealer, bytes, pos + 1) {
+            Some(next) => Verdict::Corrupt {
+                records,
+                offset: pos as u64,
+                next_intact: next as u64,
+                cause,
+            },
+            None => Verdict::TornTail {
+                records,
+                offset: pos as u64,
+                len: tail.len() as u64,
+                cause,
+            },
+        }
+    }
+}
+
+/// The damage a non-record step stands for, or `None` for a record or the end.
+pub fn damage_of(step: &Step<'_>) -> Option<Damage> {
+    match step {
+        Step::Record { .. } | Step::End => None,
+        Step::Incomplete => Some(Damage::Truncated),
+        Step::Unframeable(e) => Some(Damage::Unframeable(*e)),
+        Step::Failed(d) => Some(d.clone()),
+    }
+}
+
+#[inline]
+fn plain_step(rest: &[u8]) -> Step<'_> {
+    match RecordRef::decode_prefix(rest) {
+        Ok((record, len)) => match checksum(rest, len) {
+            Checksum::Holds => Step::Record {
+                record,
+                len: len + CRC_LEN,
+            },
+            Checksum::Missing => Step::Incomplete,
+            Checksum::Differs { stored, computed } => {
+                Step::Failed(Damage::ChecksumMismatch { stored, computed })
+            }
+        },
+        Err(e) if e.problem.is_structural() => structural_failure(e),
+        // A field is out of its domain: find the record's extent without validating, so the
+        // checksum can say whether the bytes are damaged or the record was written that way.
+        Err(invalid) => match record_len(rest) {
+            Ok(len) => match checksum(rest, len) {
+                Checksum::Holds => Step::Failed(Damage::Invalid(invalid)),
+                Checksum::Missing => Step::Incomplete,
+                Checksum::Differs { stored, computed } => {
+                    Step::Failed(Damage::ChecksumMismatch { stored, computed })
+                }
+            },
+            Err(e) => structural_failure(e),
+        },
+    }
+}
+
+fn structural_failure<'a>(e: DecodeError) -> Step<'a> {
+    match e.problem {
+        Problem::Truncated { .. } => Step::Incomplete,
+        _ => Step::Unframeable(e),
+    }
+}
+
+enum Checksum {
+    Holds,
+    Missing,
+    Differs { stored: u32, computed: u32 },
+}
+
+#[inline]
+fn checksum(rest: &[u8], len: usize) -> Checksum {
+    if len as u64 > RECORD_LEN_MAX {
+        // Only reachable with lengths no writer produced; treat as the checksum failing
+        // rather than hashing a gigabyte.
+        return Checksum::Differs {
+            stored: 0,
+            computed: 0,
+        };
+    }
+    let Some(stored) = rest.get(len..len + CRC_LEN) else {
+        return Checksum::Missing;
+    };
+    let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+    let computed = format::crc32(&rest[..len]);
+    if stored == computed {
+        Checksum::Holds
+    } else {
+        Checksum::Differs { stored, computed }
+    }
+}
+
+fn sealed_step<'s>(sealer: &Sealer, plain: &'s mut Vec<u8>, rest: &'s [u8]) -> Step<'s> {
+    let Some(header) = rest.get(..SEALED_HEADER_LEN) else {
+        return Step::Incomplete;
+    };
+    let mut nonce = [0u8; NONCE_SIZE];
+    nonce.copy_from_slice(&header[..NONCE_SIZE]);
+    let len = u32::from_le_bytes([header[12], header[13], header[14], header[15]]);
+    let framing_error = |problem| DecodeError {
+        field: "sealed_len",
+        offset: NONCE_SIZE as u64,
+        problem,
+    };
+    if len > SEALED_LEN_MAX {
+        return Step::Unframeable(framing_error(Problem::TooLong {
+            len: len.into(),
+            max: SEALED_LEN_MAX.into(),
+        }));
+    }
+    if (len as usize) < TAG_SIZE {
+        return Step::Unframeable(framing_error(Problem::TooShort {
+            len: len.into(),
+            min: TAG_SIZE as u64,
+        }));
+    }
+    let Some(sealed) = rest.get(SEALED_HEADER_LEN..SEALED_HEADER_LEN + len as usize) else {
+        return Step::Incomplete;
+    };
+    if !sealer.open_into(&nonce, sealed, plain) {
+        return Step::Failed(Damage::Unauthenticated);
+    }
+    match RecordRef::decode(plain) {
+        Ok(record) => Step::Record {
+            record,
+            len: SEALED_HEADER_LEN + len as usize,
+        },
+        Err(e) => Step::Failed(Damage::Invalid(e)),
+    }
+}

@@ -1,0 +1,124 @@
+//! Zero-copy reading of a whole file held in memory.
+//!
+//! Records are borrowed from the file's bytes (or, for sealed records, from one reused
+//! plaintext buffer): no allocation per record. The same framing and judging rules as the
+//! streaming reader hold, since both are [`crate::frame`]'s.
+
+use crate::codec::RecordRef;
+use crate::encryption::EncryptionKey;
+use crate::format::{self, FormatError, HeaderState, HEADER_LEN};
+use crate::frame::{self, damage_of, Damage, Framer, Step, Verdict};
+
+/// Iterates the records of a file's bytes.
+#[derive(Debug)]
+pub struct Scanner<'a> {
+    bytes: &'a [u8],
+    version: Option<u8>,
+    framer: Framer,
+    pos: usize,
+    records: u64,
+    verdict: Option<Verdict>,
+}
+
+impl<'a> Scanner<'a> {
+    /// Starts after the header of `bytes`; fails for a file that is not EAOF, of an
+    /// unsupported version, or sealed without a key.
+    pub fn new(bytes: &'a [u8], key: Option<&EncryptionKey>) -> Result<Self, FormatError> {
+        let (version, verdict) = match format::parse_header(bytes)? {
+            HeaderState::Complete { version } => (Some(version), None),
+            HeaderState::Partial { len } => (
+                None,
+                Some(Verdict::TornTail {
+                    records: 0,
+                    offset: 0,
+                    len: len as u64,
+                    cause: Damage::PartialHeader { len: len as u64 },
+                }),
+            ),
+        };
+        Ok(Self {
+            bytes,
+            version,
+            framer: Framer::new(version.unwrap_or(format::FORMAT_VERSION), key)?,
+            pos: HEADER_LEN.min(bytes.len()),
+            records: 0,
+            verdict,
+        })
+    }
+
+    /// The header's version, or `None` when the header is incomplete.
+    pub fn version(&self) -> Option<u8> {
+        self.version
+    }
+
+    /// File offset of the next record.
+    pub fn position(&self) -> u64 {
+        self.pos as u64
+    }
+
+    /// Intact records returned so far.
+    pub fn records_read(&self) -> u64 {
+        self.records
+    }
+
+    /// The next intact record and its file offset, or `None` once reading has ended (see
+    /// [`Scanner::verdict`]). Unlike `read_record`, damage is never an error here: it is
+    /// the verdict.
+    #[inline]
+    pub fn next_record(&mut self) -> Option<(u64, RecordRef<'_>)> {
+        if self.verdict.is_some() {
+            return None;
+        }
+        let at = self.pos;
+        let cause = match frame::step(
+            self.framer.sealer.as_ref(),
+            &mut self.framer.plain,
+            self.bytes,
+            at,
+        ) {
+            Step::Record { record, len } => {
+                self.pos += len;
+                self.records += 1;
+                return Some((at as u64, record));
+            }
+            Step::End => None,
+            other => damage_of(&other),
+        };
+        self.verdict = Some(match cause {
+            None => Verdict::Clean {
+                records: self.records,
+                end: at as u64,
+            },
+            Some(cause) => frame::judge(
+                self.framer.sealer.as_ref(),
+                self.bytes,
+                at,
+                self.records,
+                cause,
+            ),
+        });
+        None
+    }
+
+    /// How reading ended, once it has.
+    pub fn verdict(&self) -> Option<&Verdict> {
+        self.verdict.as_ref()
+    }
+
+    /// Reads to the end and returns the verdict.
+    pub fn finish(mut self) -> Verdict {
+        while self.next_record().is_some() {}
+        self.verdict.unwrap_or(Verdict::Clean {
+            records: self.records,
+            end: self.pos as u64,
+        })
+    }
+
+    /// What `read_record` would have returned at the end: `Ok` for a clean end or a torn
+    /// tail without a complete record, the error otherwise.
+    pub fn result(&self) -> Result<(), FormatError> {
+        self.verdict
+            .as_ref()
+            .map_or(Ok(()), Verdict::to_read_result)
+    }
+}

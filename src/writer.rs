@@ -1,0 +1,376 @@
+//! The appending writer.
+//!
+//! Guarantees:
+//! - every record it accepts reads back unchanged (a record the reader would refuse is
+//!   refused here, before any byte is written, and does not harm the writer);
+//! - opening an existing file checks its header and its records: damage confined to the tail
+//!   is cut before appending (and reported by [`AofWriter::recovery`]); a file with an
+//!   intact record beyond damage, of another kind, or of a version or key it cannot write,
+//!   is refused unchanged;
+//! - after any failed write, flush or sync, every later call fails with
+//!   [`FormatError::Poisoned`], so a partial record is never followed by later ones and a
+//!   failed fsync is never retried as if nothing were lost;
+//! - every record written before a successful `sync` is durable;
+//! - `truncate` replaces the file atomically and durably (temp file, sync, rename, sync of
+//!   the directory);
+//! - no I/O happens in `Drop`: records not yet flushed are dropped with the writer, as they
+//!   were never acknowledged.
+
+use std::path::{Path, PathBuf};
+
+use crate::codec::AofRecord;
+use crate::codec::{EncodeError, EncodeProblem};
+use crate::encryption::{EncryptionKey, NonceSource, RandomNonces, Sealer, TAG_SIZE};
+use crate::format::{self, FormatError, HeaderState, FORMAT_VERSION, FORMAT_VERSION_ENCRYPTED};
+use crate::frame::{Verdict, SEALED_HEADER_LEN};
+use crate::limits::SEALED_LEN_MAX;
+use crate::reader::AofReader;
+use crate::storage::{FsStorage, Storage, StorageFile};
+
+/// Buffered bytes that trigger a write to storage.
+pub const WRITE_BUFFER_LEN: usize = 64 * 1024;
+
+/// What opening found in an existing file, and what it cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovery {
+    /// The file did not exist or was empty; a header was written.
+    Created,
+    /// The file was clean.
+    Clean { records: u64 },
+    /// Damage confined to the tail was cut: the file now ends at `verdict.intact_end()`.
+    Cut {
+        verdict: Verdict,
+        bytes_removed: u64,
+    },
+}
+
+/// Options for opening a writer.
+pub struct WriterOptions {
+    key: Option<EncryptionKey>,
+    nonces: Box<dyn NonceSource>,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self {
+            key: None,
+            nonces: Box::new(RandomNonces),
+        }
+    }
+}
+
+impl WriterOptions {
+    /// Seal records with `key` (a new file is created as version 3).
+    pub fn key(mut self, key: EncryptionKey) -> Self {
+        self.key = Some(key);
+        self
+    }
+
+    /// Take nonces from `nonces` instead of the operating system's random generator. For
+    /// reproducible fixtures and tests only.
+    pub fn nonces(mut self, nonces: impl NonceSource + 'static) -> Self {
+        self.nonces = Box::new(nonces);
+        self
+    }
+}
+
+/// Buffered writer appending AOF records to a file.
+pub struct AofWriter<S: Storage = FsStorage> {
+    storage: S,
+    file: S::File,
+    path: PathBuf,
+    version: u8,
+    key: Option<EncryptionKey>,
+    sealer: Option<Sealer>,
+    nonces: Box<dyn NonceSource>,
+    buf: Vec<u8>,
+    poisoned: Option<String>,
+    recovery: Recovery,
+}
+
+impl<S: Storage> std::fmt::Debug for AofWriter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AofWriter")
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .field("buffered", &self.buf.len())
+            .field("poisoned", &self.poisoned)
+            .finish()
+    }
+}
+
+impl AofWriter<FsStorage> {
+    /// Opens (or creates) a plaintext AOF file. Refuses a sealed (version 3) file: records
+    /// appended without the key would make it unreadable.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, FormatError> {
+        Self::open_in(FsStorage, path, WriterOptions::default())
+    }
+
+    /// Opens (or creates, as version 3) an AOF file whose records are sealed with `key`.
+    /// An existing plaintext file stays plaintext: its records are appended unsealed, as the
+    /// seed does, so that the file stays readable (rewrite it to move it to version 3).
+    pub fn open_encrypted(
+        path: impl Into<PathBuf>,
+        key: EncryptionKey,
+    ) -> Result<Self, FormatError> {
+        Self::open_in(FsStorage, path, WriterOptions::default().key(key))
+    }
+}
+
+impl<S: Storage> AofWriter<S> {
+    /// Opens `path` in `storage`.
+    pub fn open_in(
+        storage: S,
+        path: impl Into<PathBuf>,
+        options: WriterOptions,
+    ) -> Result<Self, FormatError> {
+        let path = path.into();
+        let mut file = storage.open(&path)?;
+        let len = file.len()?;
+        let mut head = vec![0u8; (len as usize).min(format::HEADER_LEN)];
+        crate::storage::read_exact_at(&file, 0, &mut head)?;
+        let new_version = if options.key.is_some() {
+            FORMAT_VERSION_ENCRYPTED
+        } else {
+            FORMAT_VERSION
+        };
+        let (version, recovery) = match format::parse_header(&head)? {
+            HeaderState::Partial { len: 0 } => {
+                Self::write_header(&storage, &mut file, &path, new_version)?;
+                (new_version, Recovery::Created)
+            }
+            HeaderState::Partial { len } => {
+                // A crash while the file was being created: nothing but a header prefix.
+                file.set_len(0)?;
+                Self::write_header(&storage, &mut file, &path, new_version)?;
+                let verdict = Verdict::TornTail {
+                    records: 0,
+                    offset: 0,
+                    len: len as u64,
+                    cause: crate::frame::Damage::PartialHeader { len: len as u64 },
+                };
+                (
+                    new_version,
+                    Recovery::Cut {
+                        verdict,
+                        bytes_removed: len as u64,
+                    },
+                )
+            }
+            HeaderState::Complete { version } => {
+                let recovery =
+                    Self::recover(&storage, &mut file, &path, version, options.key.as_ref())?;
+                (version, recovery)
+            }
+        };
+        let sealer = if format::is_sealed(version) {
+            options.key.as_ref().map(Sealer::new)
+        } else {
+            None
+        };
+        Ok(Self {
+            storage,
+            file,
+            path,
+            version,
+            key: options.key,
+            sealer,
+            nonces: options.nonces,
+            buf: Vec::with_capacity(WRITE_BUFFER_LEN),
+            poisoned: None,
+            recovery,
+        })
+    }
+
+    fn write_header(
+        storage: &S,
+        file: &mut S::File,
+        path: &Path,
+        version: u8,
+    ) -> Result<(), FormatError> {
+        file.append(&format::header(version))?;
+        file.sync()?;
+        storage.sync_dir(parent_dir(path))?;
+        Ok(())
+    }
+
+    /// Reads an existing file to its end and cuts damage confined to the tail.
+    fn recover(
+        storage: &S,
+        file: &mut S::File,
+        path: &Path,
+        version: u8,
+        key: Option<&EncryptionKey>,
+    ) -> Result<Recovery, FormatError> {
+        if format::is_sealed(version) && key.is_none() {
+            return Err(FormatError::EncryptionRequired);
+        }
+        let mut reader = AofReader::from_file(storage.open_read(path)?, key)?;
+        let verdict = reader.judge()?;
+        match verdict {
+            Verdict::Clean { records, .. } => Ok(Recovery::Clean { records }),
+            ref v if v.is_wrong_key() => Err(FormatError::DecryptionFailed),
+            Verdict::TornTail { offset, len, .. } => {
+                file.set_len(offset)?;
+                file.sync()?;
+                Ok(Recovery::Cut {
+                    verdict,
+                    bytes_removed: len,
+                })
+            }
+            Verdict::Corrupt {
+                offset,
+                next_intact,
+                cause,
+                ..
+            } => Err(FormatError::Corrupt {
+                offset,
+                next_intact,
+                cause,
+            }),
+        }
+    }
+
+    /// What opening found in the file, and what it cut.
+    pub fn recovery(&self) -> &Recovery {
+        &self.recovery
+    }
+
+    /// The version of the records being written (the file's own).
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
+    /// Returns the file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn check_poisoned(&self) -> Result<(), FormatError> {
+        match &self.poisoned {
+            Some(why) => Err(FormatError::Poisoned(why.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs an I/O step; its failure poisons the writer.
+    fn guard<T>(
+        &mut self,
+        what: &str,
+        step: impl FnOnce(&mut Self) -> std::io::Result<T>,
+    ) -> Result<T, FormatError> {
+        self.check_poisoned()?;
+        step(self).map_err(|e| {
+            self.poisoned = Some(format!("{what} failed: {e}"));
+            FormatError::Io(e)
+        })
+    }
+
+    /// Appends a record (buffered: durable after [`AofWriter::sync`]). A record the reader
+    /// would refuse is refused with [`FormatError::Encode`] and leaves the writer usable.
+    pub fn write_record(&mut self, record: &AofRecord) -> Result<(), FormatError> {
+        self.check_poisoned()?;
+        let start = self.buf.len();
+        match &self.sealer {
+            None => {
+                record.encode_into(&mut self.buf)?;
+                let crc = format::crc32(&self.buf[start..]);
+                self.buf.extend_from_slice(&crc.to_le_bytes());
+            }
+            Some(sealer) => {
+                let nonce = self.nonces.next_nonce();
+                self.buf.extend_from_slice(&nonce);
+                self.buf.extend_from_slice(&[0; 4]);
+                let body = start + SEALED_HEADER_LEN;
+                let sealed = record
+                    .encode_into(&mut self.buf)
+                    .and_then(|()| sealed_len(self.buf.len() - body));
+                let sealed_len = match sealed {
+                    Ok(n) => n,
+                    Err(e) => {
+                        self.buf.truncate(start);
+                        return Err(e.into());
+                    }
+                };
+                if let Err(e) = sealer.seal_in_place(&nonce, &mut self.buf, body) {
+                    self.buf.truncate(start);
+                    return Err(e);
+                }
+                self.buf[start + 12..body].copy_from_slice(&sealed_len.to_le_bytes());
+            }
+        }
+        if self.buf.len() >= WRITE_BUFFER_LEN {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Hands buffered records to the operating system.
+    pub fn flush(&mut self) -> Result<(), FormatError> {
+        self.guard("write", |w| {
+            if !w.buf.is_empty() {
+                w.file.append(&w.buf)?;
+                w.buf.clear();
+            }
+            Ok(())
+        })
+    }
+
+    /// Flushes and fsyncs: every record written so far is durable when this returns `Ok`.
+    pub fn sync(&mut self) -> Result<(), FormatError> {
+        self.flush()?;
+        self.guard("fsync", |w| w.file.sync())
+    }
+
+    /// Replaces the file with an empty one of the same version, crash-safely: the new file
+    /// is written beside the old one, synced, renamed over it, and the directory synced.
+    /// Records buffered and not yet flushed are discarded with the old contents.
+    pub fn truncate(&mut self) -> Result<(), FormatError> {
+        self.check_poisoned()?;
+        self.buf.clear();
+        let tmp = tmp_path(&self.path);
+        let header = format::header(self.version);
+        self.guard("truncate", |w| {
+            let mut fresh = w.storage.create(&tmp)?;
+            fresh.append(&header)?;
+            fresh.sync()?;
+            w.storage.rename(&tmp, &w.path)?;
+            w.storage.sync_dir(parent_dir(&w.path))?;
+            w.file = w.storage.open(&w.path)?;
+            Ok(())
+        })
+    }
+
+    /// The key this writer was opened with, if any.
+    pub fn key(&self) -> Option<&EncryptionKey> {
+        self.key.as_ref()
+    }
+}
+
+fn sealed_len(plain_len: usize) -> Result<u32, EncodeError> {
+    let len = plain_len as u64 + TAG_SIZE as u64;
+    if len > u64::from(SEALED_LEN_MAX) {
+        return Err(EncodeError {
+            field: "record",
+            problem: EncodeProblem::TooLong {
+                len,
+                max: SEALED_LEN_MAX.into(),
+            },
+        });
+    }
+    Ok(len as u32)
+}
+
+/// The temporary file `truncate` writes beside `path` (`shard-0.aof` → `shard-0.aof.tmp`).
+pub fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
