@@ -1,1 +1,166 @@
-fn main() {}
+//! Reader and writer throughput, side by side with ember-persistence 0.4.9 (the seed) on the
+//! same records and the same files, in the same run.
+//!
+//! Workload: a mix of 64-byte SETs, single-field HSETs, two-value RPUSHes and INCRs, about
+//! 60 MB as a version 2 file (`EAOF_BENCH_MB` changes the size). Ratios are printed by
+//! `benches/report.py` from criterion's estimates.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use eaof::scanner::Scanner;
+use eaof::AofRecord;
+use ember_persistence::aof as seed;
+
+/// The mixed workload, deterministic (a fixed linear congruential sequence).
+fn workload(target_bytes: usize) -> Vec<AofRecord> {
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        state >> 33
+    };
+    let mut records = Vec::new();
+    let mut bytes = 0;
+    while bytes < target_bytes {
+        let key = format!("key:{:08}", next() % 1_000_000);
+        let record = match next() % 4 {
+            0 => AofRecord::Set {
+                key,
+                value: Bytes::from(vec![b'v'; 64]),
+                expire_ms: -1,
+            },
+            1 => AofRecord::HSet {
+                key,
+                fields: vec![(
+                    format!("field:{}", next() % 100),
+                    Bytes::from_static(b"value-0123456789"),
+                )],
+            },
+            2 => AofRecord::RPush {
+                key,
+                values: vec![
+                    Bytes::from_static(b"element-one"),
+                    Bytes::from_static(b"element-two"),
+                ],
+            },
+            _ => AofRecord::Incr { key },
+        };
+        bytes += record.to_bytes().map(|b| b.len() + 4).unwrap_or(0);
+        records.push(record);
+    }
+    records
+}
+
+fn to_seed(record: &AofRecord) -> seed::AofRecord {
+    match record.clone() {
+        AofRecord::Set {
+            key,
+            value,
+            expire_ms,
+        } => seed::AofRecord::Set {
+            key,
+            value,
+            expire_ms,
+        },
+        AofRecord::HSet { key, fields } => seed::AofRecord::HSet { key, fields },
+        AofRecord::RPush { key, values } => seed::AofRecord::RPush { key, values },
+        AofRecord::Incr { key } => seed::AofRecord::Incr { key },
+        other => unreachable!("not in the workload: {other:?}"),
+    }
+}
+
+fn write_eaof(path: &Path, records: &[AofRecord]) {
+    let _ = std::fs::remove_file(path);
+    let mut w = eaof::AofWriter::open(path).expect("open");
+    for r in records {
+        w.write_record(r).expect("write");
+    }
+    w.flush().expect("flush");
+}
+
+fn write_seed(path: &Path, records: &[seed::AofRecord]) {
+    let _ = std::fs::remove_file(path);
+    let mut w = seed::AofWriter::open(path).expect("open");
+    for r in records {
+        w.write_record(r).expect("write");
+    }
+    w.flush().expect("flush");
+}
+
+fn benches(c: &mut Criterion) {
+    let mb: usize = std::env::var("EAOF_BENCH_MB")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
+    let records = workload(mb << 20);
+    let seed_records: Vec<_> = records.iter().map(to_seed).collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bench.aof");
+    write_eaof(&path, &records);
+    let file_len = std::fs::metadata(&path).expect("metadata").len();
+    let bytes = std::fs::read(&path).expect("read");
+    eprintln!("workload: {} records, {} bytes", records.len(), file_len);
+
+    let mut read = c.benchmark_group("read_owned");
+    read.sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    read.throughput(Throughput::Bytes(file_len));
+    read.bench_function("seed", |b| {
+        b.iter(|| {
+            let mut r = seed::AofReader::open(&path).expect("open");
+            let mut n = 0u64;
+            while let Some(rec) = r.read_record().expect("read") {
+                black_box(&rec);
+                n += 1;
+            }
+            assert_eq!(n as usize, records.len());
+        })
+    });
+    read.bench_function("eaof", |b| {
+        b.iter(|| {
+            let mut r = eaof::AofReader::open(&path).expect("open");
+            let mut n = 0u64;
+            while let Some(rec) = r.read_record().expect("read") {
+                black_box(&rec);
+                n += 1;
+            }
+            assert_eq!(n as usize, records.len());
+        })
+    });
+    read.finish();
+
+    let mut scan = c.benchmark_group("read_zero_copy");
+    scan.sample_size(20)
+        .measurement_time(Duration::from_secs(5));
+    scan.throughput(Throughput::Bytes(file_len));
+    scan.bench_function("eaof", |b| {
+        b.iter(|| {
+            let mut s = Scanner::new(&bytes, None).expect("scanner");
+            let mut n = 0u64;
+            while let Some((_, rec)) = s.next_record() {
+                black_box(&rec);
+                n += 1;
+            }
+            assert_eq!(n as usize, records.len());
+        })
+    });
+    scan.finish();
+
+    let mut write = c.benchmark_group("write");
+    write
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    write.throughput(Throughput::Bytes(file_len));
+    let out = dir.path().join("out.aof");
+    write.bench_function("seed", |b| b.iter(|| write_seed(&out, &seed_records)));
+    write.bench_function("eaof", |b| b.iter(|| write_eaof(&out, &records)));
+    write.finish();
+}
+
+criterion_group!(bench_group, benches);
+criterion_main!(bench_group);

@@ -115,8 +115,9 @@ impl FormatError {
 }
 
 /// CRC32 (IEEE, as crc32fast computes it) of `data`.
+#[inline]
 pub fn crc32(data: &[u8]) -> u32 {
-    crc32fast::hash(data)
+    crate::crc::crc32(data)
 }
 
 /// Encodes the header of a file of `version`.

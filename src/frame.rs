@@ -301,6 +301,17 @@ pub fn damage_of(step: &Step<'_>) -> Option<Damage> {
     }
 }
 
+/// The record at the start of `rest` when it is an intact plaintext record, with its framed
+/// length; `None` when anything is unusual (then [`step`] says what). The hot path of
+/// reading.
+#[inline(always)]
+pub fn intact_plain(rest: &[u8]) -> Option<(RecordRef<'_>, usize)> {
+    let (record, len) = RecordRef::decode_prefix_fast(rest)?;
+    let stored = rest.get(len..len + CRC_LEN)?;
+    let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
+    (format::crc32(&rest[..len]) == stored).then_some((record, len + CRC_LEN))
+}
+
 #[inline]
 fn plain_step(rest: &[u8]) -> Step<'_> {
     match RecordRef::decode_prefix(rest) {

@@ -107,6 +107,19 @@ macro_rules! record_table {
                 }
             }
 
+            /// Decodes the payload when nothing is wrong with it; `None` says only that
+            /// something is, and [`RecordRef::decode_payload`] says what. Returning an
+            /// `Option` (the same size as the record) instead of a `Result` lets the hot path
+            /// build the record in place rather than copying it through each layer.
+            #[inline(always)]
+            fn decode_payload_fast(kind: RecordKind, c: &mut Cursor<'a>) -> Option<Self> {
+                Some(match kind {
+                    $(RecordKind::$variant => RecordRef::$variant {
+                        $($field: <$ty as Field>::decode(c, stringify!($field)).ok()?),+
+                    },)*
+                })
+            }
+
             fn decode_payload(kind: RecordKind, c: &mut Cursor<'a>) -> Result<Self, DecodeError> {
                 Ok(match kind {
                     $(RecordKind::$variant => RecordRef::$variant {
@@ -232,17 +245,25 @@ impl<'a> RecordRef<'a> {
 
     /// Decodes the record at the start of `bytes`, returning it and its length; the bytes
     /// after it are not looked at.
-    #[inline]
     pub fn decode_prefix(bytes: &'a [u8]) -> Result<(Self, usize), DecodeError> {
         let mut c = Cursor::new(bytes);
         let record = Self::decode_fields(&mut c)?;
         Ok((record, c.position()))
     }
 
-    #[inline]
     fn decode_fields(c: &mut Cursor<'a>) -> Result<Self, DecodeError> {
         let kind = read_kind(c)?;
         Self::decode_payload(kind, c)
+    }
+
+    /// [`RecordRef::decode_prefix`] for the hot path: `None` when anything is wrong,
+    /// without saying what.
+    pub fn decode_prefix_fast(bytes: &'a [u8]) -> Option<(Self, usize)> {
+        let mut c = Cursor::new(bytes);
+        let kind = RecordKind::from_tag(*bytes.first()?)?;
+        c.take(1, "tag").ok()?;
+        let record = Self::decode_payload_fast(kind, &mut c)?;
+        Some((record, c.position()))
     }
 }
 
