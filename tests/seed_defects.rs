@@ -98,7 +98,11 @@ fn seed_hides_every_record_after_a_damaged_length_but_eaof_reports_corruption() 
             ..
         }) => {
             assert_eq!(offset, 5);
-            assert_eq!(next_intact, 5 + 23, "a SET of one-byte key and value is 23 bytes");
+            assert_eq!(
+                next_intact,
+                5 + 23,
+                "a SET of one-byte key and value is 23 bytes"
+            );
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
@@ -118,7 +122,11 @@ fn seed_fails_on_zeros_a_crash_leaves_but_eaof_reads_them_as_a_torn_tail() {
     assert_eq!(r.read_record().unwrap(), None);
     assert!(matches!(
         r.verdict(),
-        Some(Verdict::TornTail { offset: 28, len: 64, .. })
+        Some(Verdict::TornTail {
+            offset: 28,
+            len: 64,
+            ..
+        })
     ));
 }
 
@@ -126,7 +134,7 @@ fn seed_fails_on_zeros_a_crash_leaves_but_eaof_reads_them_as_a_torn_tail() {
 fn seed_appends_after_a_torn_tail_and_loses_what_it_appends_but_eaof_cuts_first() {
     let dir = tempfile::tempdir().unwrap();
     let torn = [1u8, 1, 0, 0, 0, b'x']; // a SET whose write was cut short by a crash
-    // The seed: reopen, append, sync: the new record is hidden behind the torn one.
+                                        // The seed: reopen, append, sync: the new record is hidden behind the torn one.
     let seed_path = dir.path().join("seed.aof");
     write_eaof(&seed_path, &[set("a", "1")]);
     OpenOptions::new()
@@ -196,7 +204,10 @@ fn seed_appends_plaintext_into_an_encrypted_file_but_eaof_refuses() {
     while let Ok(Some(_)) = r.read_record() {
         read_back += 1;
     }
-    assert_eq!(read_back, 1, "the appended plaintext record is lost to the seed's reader");
+    assert_eq!(
+        read_back, 1,
+        "the appended plaintext record is lost to the seed's reader"
+    );
 }
 
 #[test]
@@ -238,7 +249,10 @@ fn seed_writer_appends_to_a_partial_header_but_eaof_recreates_it() {
     w.write_record(&seed_set("a", "1")).unwrap();
     w.sync().unwrap();
     drop(w);
-    assert!(read_seed(&path).is_err(), "the seed's own file is unreadable");
+    assert!(
+        read_seed(&path).is_err(),
+        "the seed's own file is unreadable"
+    );
 
     fs::write(&path, b"EA").unwrap();
     let mut w = AofWriter::open(&path).unwrap();
