@@ -20,7 +20,9 @@ use eaof::aof::WriterOptions;
 use eaof::encryption::{CountingNonces, EncryptionKey};
 use eaof::storage::FsStorage;
 use eaof::{AofReader, AofRecord as Ours, AofWriter, RecordKind};
-use eaof_model::gen::{any_records, record_lists_bit_equal, record_of_kind, records_bit_equal};
+use eaof_model::gen::{
+    any_records, edges, record_lists_bit_equal, record_of_kind, records_bit_equal, EDGES,
+};
 use ember_persistence::aof::{AofReader as SeedReader, AofRecord as Seed, AofWriter as SeedWriter};
 use ember_persistence::encryption::EncryptionKey as SeedKey;
 use ember_persistence::format::FormatError as SeedError;
@@ -268,6 +270,7 @@ fn check_files(dir: &Path, records: &[Ours]) -> Result<(), TestCaseError> {
 #[test]
 fn records_and_files_match_the_seed() {
     let per_tag = RefCell::new(BTreeMap::<u8, u64>::new());
+    let per_edge = RefCell::new(BTreeMap::<&'static str, u64>::new());
     let mut runner = TestRunner::new(Config {
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
             "proptest-regressions/differential.txt",
@@ -278,6 +281,9 @@ fn records_and_files_match_the_seed() {
         let mut counts = per_tag.borrow_mut();
         for r in &records {
             *counts.entry(r.kind().tag()).or_default() += 1;
+            for edge in edges(r) {
+                *per_edge.borrow_mut().entry(edge).or_default() += 1;
+            }
             check_record(r)?;
         }
         drop(counts);
@@ -295,6 +301,11 @@ fn records_and_files_match_the_seed() {
     for kind in RecordKind::ALL {
         let n = per_tag.get(&kind.tag()).copied().unwrap_or(0);
         assert!(n > 0, "no {} record generated", kind.name());
+    }
+    let per_edge = per_edge.into_inner();
+    println!("records per edge class: {per_edge:?}");
+    for edge in EDGES {
+        assert!(per_edge.contains_key(edge), "no record with {edge}");
     }
 }
 

@@ -14,6 +14,8 @@
 //! - [`records_bit_equal`] compares floats by their bits (so a NaN equals itself and `-0.0`
 //!   differs from `0.0`), everything else with `==`.
 
+use std::collections::BTreeSet;
+
 use bytes::Bytes;
 use eaof::limits::{BITOP_OP_MAX, NON_NEGATIVE_MAX, VECTOR_DIMS_MAX};
 use eaof::{AofRecord, RecordKind};
@@ -428,6 +430,231 @@ fn kind_strategy(kind: RecordKind, s: Sizes) -> BoxedStrategy<AofRecord> {
     }
 }
 
+// ---- edge coverage ----
+
+/// Every edge class [`edges`] can report; a long enough run of [`any_record`] reaches each.
+pub const EDGES: &[&str] = &[
+    "empty text",
+    "non-ASCII text",
+    "multi-KiB text",
+    "empty value",
+    "multi-KiB value",
+    "empty list",
+    "i64::MIN",
+    "i64::MAX",
+    "negative i64",
+    "non-negative 0",
+    "non-negative i64::MAX",
+    "f64 infinity",
+    "f64 -0.0",
+    "f64 NaN with payload",
+    "f32 infinity",
+    "f32 -0.0",
+    "f32 NaN",
+];
+
+/// Collects the edge classes of one record's values.
+#[derive(Default)]
+struct Tally(BTreeSet<&'static str>);
+
+impl Tally {
+    fn mark(&mut self, yes: bool, class: &'static str) {
+        if yes {
+            self.0.insert(class);
+        }
+    }
+    fn text(&mut self, s: &str) {
+        self.mark(s.is_empty(), "empty text");
+        self.mark(!s.is_ascii(), "non-ASCII text");
+        self.mark(s.len() >= 1024, "multi-KiB text");
+    }
+    fn texts(&mut self, list: &[String]) {
+        self.list(list.len());
+        list.iter().for_each(|s| self.text(s));
+    }
+    fn blob(&mut self, b: &[u8]) {
+        self.mark(b.is_empty(), "empty value");
+        self.mark(b.len() >= 1024, "multi-KiB value");
+    }
+    fn list(&mut self, len: usize) {
+        self.mark(len == 0, "empty list");
+    }
+    fn int(&mut self, i: i64) {
+        self.mark(i == i64::MIN, "i64::MIN");
+        self.mark(i == i64::MAX, "i64::MAX");
+        self.mark(i < 0, "negative i64");
+    }
+    fn non_negative(&mut self, u: u64) {
+        self.mark(u == 0, "non-negative 0");
+        self.mark(u == NON_NEGATIVE_MAX, "non-negative i64::MAX");
+    }
+    fn f64(&mut self, f: f64) {
+        self.mark(f.is_infinite(), "f64 infinity");
+        self.mark(f.to_bits() == (-0.0f64).to_bits(), "f64 -0.0");
+        self.mark(
+            f.is_nan() && f.to_bits() != f64::NAN.to_bits(),
+            "f64 NaN with payload",
+        );
+    }
+    fn f32(&mut self, f: f32) {
+        self.mark(f.is_infinite(), "f32 infinity");
+        self.mark(f.to_bits() == (-0.0f32).to_bits(), "f32 -0.0");
+        self.mark(f.is_nan(), "f32 NaN");
+    }
+}
+
+/// The edge classes (from [`EDGES`]) the record's values reach, to show a run covered them.
+pub fn edges(r: &AofRecord) -> BTreeSet<&'static str> {
+    use AofRecord as R;
+    let mut t = Tally::default();
+    match r {
+        R::Set {
+            key,
+            value,
+            expire_ms,
+        } => {
+            t.text(key);
+            t.blob(value);
+            t.int(*expire_ms);
+        }
+        R::Del { key }
+        | R::LPop { key }
+        | R::RPop { key }
+        | R::Persist { key }
+        | R::Incr { key }
+        | R::Decr { key } => t.text(key),
+        R::Expire { key, seconds: n }
+        | R::Pexpire {
+            key,
+            milliseconds: n,
+        }
+        | R::Pexpireat {
+            key,
+            timestamp_ms: n,
+        } => {
+            t.text(key);
+            t.non_negative(*n);
+        }
+        R::LPush { key, values } | R::RPush { key, values } => {
+            t.text(key);
+            t.list(values.len());
+            values.iter().for_each(|v| t.blob(v));
+        }
+        R::ZAdd { key, members } => {
+            t.text(key);
+            t.list(members.len());
+            for (score, member) in members {
+                t.f64(*score);
+                t.text(member);
+            }
+        }
+        R::ZRem { key, members: list }
+        | R::HDel { key, fields: list }
+        | R::SAdd { key, members: list }
+        | R::SRem { key, members: list } => {
+            t.text(key);
+            t.texts(list);
+        }
+        R::HSet { key, fields } => {
+            t.text(key);
+            t.list(fields.len());
+            for (field, value) in fields {
+                t.text(field);
+                t.blob(value);
+            }
+        }
+        R::HIncrBy { key, field, delta } => {
+            t.text(key);
+            t.text(field);
+            t.int(*delta);
+        }
+        R::IncrBy { key, delta } | R::DecrBy { key, delta } => {
+            t.text(key);
+            t.int(*delta);
+        }
+        R::Append { key, value } => {
+            t.text(key);
+            t.blob(value);
+        }
+        R::Rename { key: a, newkey: b }
+        | R::VRem { key: a, element: b }
+        | R::Copy {
+            source: a,
+            destination: b,
+            ..
+        } => {
+            t.text(a);
+            t.text(b);
+        }
+        R::ProtoSet {
+            key,
+            type_name,
+            data,
+            expire_ms,
+        } => {
+            t.text(key);
+            t.text(type_name);
+            t.blob(data);
+            t.int(*expire_ms);
+        }
+        R::ProtoRegister { name, descriptor } => {
+            t.text(name);
+            t.blob(descriptor);
+        }
+        R::VAdd {
+            key,
+            element,
+            vector,
+            ..
+        } => {
+            t.text(key);
+            t.text(element);
+            t.list(vector.len());
+            vector.iter().for_each(|&f| t.f32(f));
+        }
+        R::LSet {
+            key,
+            index: i,
+            value,
+        }
+        | R::LRem {
+            key,
+            count: i,
+            value,
+        } => {
+            t.text(key);
+            t.int(*i);
+            t.blob(value);
+        }
+        R::LTrim { key, start, stop } => {
+            t.text(key);
+            t.int(*start);
+            t.int(*stop);
+        }
+        R::LInsert {
+            key, pivot, value, ..
+        } => {
+            t.text(key);
+            t.blob(pivot);
+            t.blob(value);
+        }
+        R::SetRange { key, offset, value } => {
+            t.text(key);
+            t.non_negative(*offset as u64);
+            t.blob(value);
+        }
+        R::SetBit { key, offset, .. } => {
+            t.text(key);
+            t.non_negative(*offset);
+        }
+        R::BitOp { dest, keys, .. } => {
+            t.text(dest);
+            t.texts(keys);
+        }
+    }
+    t.0
+}
+
 // ---- equality ----
 
 /// Whether two records are the same, comparing floats by their bits.
@@ -484,6 +711,21 @@ mod tests {
                 members: vec![(1.0, "m".into())],
             }
         ));
+    }
+
+    #[test]
+    fn a_few_thousand_records_reach_every_edge() {
+        let mut runner = TestRunner::new(Config::with_cases(3000));
+        let seen = std::cell::RefCell::new(BTreeSet::new());
+        runner
+            .run(&any_record(), |r| {
+                seen.borrow_mut().extend(edges(&r));
+                Ok(())
+            })
+            .unwrap();
+        let seen = seen.into_inner();
+        let missing: Vec<_> = EDGES.iter().filter(|e| !seen.contains(*e)).collect();
+        assert!(missing.is_empty(), "never generated: {missing:?}");
     }
 
     #[test]
