@@ -4,8 +4,10 @@
 //! ([`fixtures`]).
 #![forbid(unsafe_code)]
 
-pub mod gen;
 pub mod fixtures;
+pub mod gen;
 pub mod hexdump;
 pub mod json;
+pub mod sim;
 pub mod walk;
+
