@@ -131,13 +131,24 @@ pub fn header(version: u8) -> [u8; HEADER_LEN] {
 pub enum HeaderState {
     /// A complete, supported header.
     Complete { version: u8 },
-    /// Fewer than [`HEADER_LEN`] bytes, all agreeing with `EAOF`: a crash while creating the
-    /// file. Cutting them loses nothing.
+    /// A header torn by a crash while the file was being created: fewer than
+    /// [`HEADER_LEN`] bytes agreeing with `EAOF`, or a file no longer than a header holding
+    /// a prefix of `EAOF` then only zeros (the file grew before the header's bytes landed).
+    /// Writers append nothing before the header is durable, so cutting it loses nothing.
     Partial { len: usize },
 }
 
-/// Parses the header at the start of `bytes`, which may hold more than the header.
-pub fn parse_header(bytes: &[u8]) -> Result<HeaderState, FormatError> {
+/// Parses the header at the start of `bytes` (which may hold more than the header) of a file
+/// `file_len` bytes long.
+pub fn parse_header(bytes: &[u8], file_len: u64) -> Result<HeaderState, FormatError> {
+    let head = &bytes[..bytes.len().min(HEADER_LEN)];
+    let landed = head.len() - head.iter().rev().take_while(|&&b| b == 0).count();
+    if file_len <= HEADER_LEN as u64
+        && landed < head.len()
+        && head[..landed] == AOF_MAGIC[..landed.min(AOF_MAGIC.len())]
+    {
+        return Ok(HeaderState::Partial { len: head.len() });
+    }
     let magic_len = bytes.len().min(AOF_MAGIC.len());
     if bytes[..magic_len] != AOF_MAGIC[..magic_len] {
         return Err(FormatError::InvalidMagic);

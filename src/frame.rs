@@ -43,6 +43,9 @@ pub enum Damage {
     Unauthenticated,
     /// A complete record whose check holds but whose fields are out of their domain.
     Invalid(DecodeError),
+    /// No record of the header's version is intact, but the body reads as version `body`:
+    /// the header's version byte is damaged.
+    VersionMismatch { body: u8 },
 }
 
 impl Damage {
@@ -65,6 +68,7 @@ impl Damage {
             Damage::ChecksumMismatch { .. } => "checksum_mismatch",
             Damage::Unauthenticated => "unauthenticated",
             Damage::Invalid(e) => e.problem.class(),
+            Damage::VersionMismatch { .. } => "version_mismatch",
         }
     }
 }
@@ -72,7 +76,12 @@ impl Damage {
 impl fmt::Display for Damage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Damage::PartialHeader { len } => write!(f, "partial header ({len} of 5 bytes)"),
+            Damage::PartialHeader { len } => {
+                write!(
+                    f,
+                    "header torn by a crash while creating the file ({len} bytes)"
+                )
+            }
             Damage::Truncated => f.write_str("record runs past the end of the file"),
             Damage::Zeros { len } => write!(f, "{len} zero bytes"),
             Damage::Unframeable(e) => write!(f, "unreadable record framing: {e}"),
@@ -82,6 +91,11 @@ impl fmt::Display for Damage {
             ),
             Damage::Unauthenticated => f.write_str("record does not authenticate"),
             Damage::Invalid(e) => write!(f, "invalid record: {e}"),
+            Damage::VersionMismatch { body } => write!(
+                f,
+                "no record of the header's version is intact, but the records read as version \
+                 {body}: the header's version byte is damaged"
+            ),
         }
     }
 }
@@ -197,8 +211,11 @@ pub enum Step<'a> {
 /// buffer of sealed records, so that reading allocates nothing per record.
 #[derive(Debug, Clone)]
 pub struct Framer {
-    /// The key schedule of a sealed version.
+    /// The key schedule records are opened with: `Some` exactly when the file is sealed.
     pub sealer: Option<Sealer>,
+    /// The key the caller gave, sealed file or not (to recognise a body of the other
+    /// framing under a damaged version byte).
+    pub key: Option<Sealer>,
     /// Plaintext of the last sealed record stepped over.
     pub plain: Vec<u8>,
 }
@@ -206,15 +223,22 @@ pub struct Framer {
 impl Framer {
     /// A framer for files of `version`. A sealed version needs a key.
     pub fn new(version: u8, key: Option<&EncryptionKey>) -> Result<Self, FormatError> {
-        let sealer = match (format::is_sealed(version), key) {
+        let key = key.map(Sealer::new);
+        let sealer = match (format::is_sealed(version), &key) {
             (false, _) => None,
-            (true, Some(key)) => Some(Sealer::new(key)),
+            (true, Some(key)) => Some(key.clone()),
             (true, None) => return Err(FormatError::EncryptionRequired),
         };
         Ok(Self {
             sealer,
+            key,
             plain: Vec::new(),
         })
+    }
+
+    /// Whether records are sealed.
+    pub fn is_sealed(&self) -> bool {
+        self.sealer.is_some()
     }
 
     /// What is at `bytes[pos..]`, where `bytes` ends at the end of the file (or of what has
@@ -226,7 +250,14 @@ impl Framer {
 
     /// Judges the damage at `pos`; see [`judge`].
     pub fn judge(&self, bytes: &[u8], pos: usize, records: u64, cause: Damage) -> Verdict {
-        judge(self.sealer.as_ref(), bytes, pos, records, cause)
+        judge(
+            self.sealer.as_ref(),
+            self.key.as_ref(),
+            bytes,
+            pos,
+            records,
+            cause,
+        )
     }
 }
 
@@ -257,14 +288,31 @@ pub fn find_intact(sealer: Option<&Sealer>, bytes: &[u8], from: usize) -> Option
 
 /// Judges the damage `cause` found at `pos`, where `bytes` holds the whole file up to its
 /// end and `records` intact records came before: corrupt if an intact record starts at any
-/// later byte, a torn tail otherwise.
+/// later byte, a torn tail otherwise. `sealer` opens the file's records when it is sealed;
+/// `key` is the key the caller gave, if any.
+///
+/// One more case is corrupt: no record is intact, yet the body reads as records of the other
+/// framing (plaintext under a version 3 header, or sealed records under a version 1/2
+/// header). The header's version byte has no checksum; a bit flip there must not make the
+/// whole file look like a torn tail to be cut.
 pub fn judge(
     sealer: Option<&Sealer>,
+    key: Option<&Sealer>,
     bytes: &[u8],
     pos: usize,
     records: u64,
     cause: Damage,
 ) -> Verdict {
+    if records == 0 {
+        if let Some(body) = other_framing(sealer.is_some(), key, &bytes[pos..]) {
+            return Verdict::Corrupt {
+                records,
+                offset: pos as u64,
+                next_intact: pos as u64,
+                cause: Damage::VersionMismatch { body },
+            };
+        }
+    }
     {
         let tail = &bytes[pos..];
         let cause = if !cause.is_failed_record() && tail.iter().all(|&b| b == 0) {
@@ -289,6 +337,43 @@ pub fn judge(
             },
         }
     }
+}
+
+/// The version whose framing the body `rest` (which holds no intact record of the declared
+/// framing) reads as, if it is the other one. Plaintext is recognised by an intact record;
+/// sealed records by one that authenticates under `key`, or, without a key, by a chain of
+/// well-formed frames reaching the end of the file (possibly torn), which garbage and
+/// plaintext records practically never form.
+fn other_framing(sealed: bool, key: Option<&Sealer>, rest: &[u8]) -> Option<u8> {
+    let reads = if sealed {
+        matches!(plain_step(rest), Step::Record { .. })
+    } else if let Some(key) = key {
+        matches!(sealed_step(key, &mut Vec::new(), rest), Step::Record { .. })
+    } else {
+        sealed_frames_chain(rest)
+    };
+    reads.then_some(if sealed {
+        format::FORMAT_VERSION
+    } else {
+        format::FORMAT_VERSION_ENCRYPTED
+    })
+}
+
+fn sealed_frames_chain(rest: &[u8]) -> bool {
+    let mut at = 0;
+    let mut frames = 0;
+    while let Some(header) = rest.get(at..at + SEALED_HEADER_LEN) {
+        let len = u32::from_le_bytes([header[12], header[13], header[14], header[15]]);
+        if !(TAG_SIZE as u32..=SEALED_LEN_MAX).contains(&len) {
+            return false;
+        }
+        at += SEALED_HEADER_LEN + len as usize;
+        if at > rest.len() {
+            break; // a torn last frame
+        }
+        frames += 1;
+    }
+    frames > 0 && (at >= rest.len() || rest.len() - at < SEALED_HEADER_LEN)
 }
 
 /// The damage a non-record step stands for, or `None` for a record or the end.

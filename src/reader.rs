@@ -71,7 +71,7 @@ impl<F: StorageFile> AofReader<F> {
         let file_len = file.len()?;
         let mut head = vec![0u8; (file_len as usize).min(HEADER_LEN)];
         read_exact_at(&file, 0, &mut head)?;
-        let (version, verdict) = match format::parse_header(&head)? {
+        let (version, verdict) = match format::parse_header(&head, file_len)? {
             HeaderState::Complete { version } => (Some(version), None),
             HeaderState::Partial { len } => (
                 None,
@@ -161,7 +161,7 @@ impl<F: StorageFile> AofReader<F> {
             if let Some(verdict) = &self.verdict {
                 return verdict.to_read_result().map(|()| None);
             }
-            if self.framer.sealer.is_none() {
+            if !self.framer.is_sealed() {
                 if let Some((record, len)) = frame::intact_plain(&self.buf[self.pos..]) {
                     let out = take(record);
                     self.pos += len;

@@ -24,7 +24,7 @@ impl<'a> Scanner<'a> {
     /// Starts after the header of `bytes`; fails for a file that is not EAOF, of an
     /// unsupported version, or sealed without a key.
     pub fn new(bytes: &'a [u8], key: Option<&EncryptionKey>) -> Result<Self, FormatError> {
-        let (version, verdict) = match format::parse_header(bytes)? {
+        let (version, verdict) = match format::parse_header(bytes, bytes.len() as u64)? {
             HeaderState::Complete { version } => (Some(version), None),
             HeaderState::Partial { len } => (
                 None,
@@ -70,7 +70,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let at = self.pos;
-        if self.framer.sealer.is_none() {
+        if !self.framer.is_sealed() {
             if let Some((record, len)) = frame::intact_plain(&self.bytes[at..]) {
                 self.pos += len;
                 self.records += 1;
@@ -98,6 +98,7 @@ impl<'a> Scanner<'a> {
             },
             Some(cause) => frame::judge(
                 self.framer.sealer.as_ref(),
+                self.framer.key.as_ref(),
                 self.bytes,
                 at,
                 self.records,

@@ -134,12 +134,7 @@ impl<S: Storage> AofWriter<S> {
         } else {
             FORMAT_VERSION
         };
-        let header = if is_torn_header(&head, len) {
-            HeaderState::Partial { len: head.len() }
-        } else {
-            format::parse_header(&head)?
-        };
-        let (version, recovery) = match header {
+        let (version, recovery) = match format::parse_header(&head, len)? {
             HeaderState::Partial { len: 0 } => {
                 Self::write_header(&storage, &mut file, &path, new_version)?;
                 (new_version, Recovery::Created)
@@ -350,17 +345,6 @@ impl<S: Storage> AofWriter<S> {
     pub fn key(&self) -> Option<&EncryptionKey> {
         self.key.as_ref()
     }
-}
-
-/// Whether a file of `len` bytes starting with `head` is a header torn by a crash while the
-/// file was being created: no longer than a header, and the first bytes of the magic followed
-/// by zeros (the file grew before the header's bytes landed). The writer appends nothing
-/// before the header is synced, so cutting such a file loses nothing.
-fn is_torn_header(head: &[u8], len: u64) -> bool {
-    let kept = head.len() - head.iter().rev().take_while(|&&b| b == 0).count();
-    len <= format::HEADER_LEN as u64
-        && kept < head.len()
-        && head[..kept] == format::AOF_MAGIC[..kept.min(format::AOF_MAGIC.len())]
 }
 
 fn sealed_len(plain_len: usize) -> Result<u32, EncodeError> {

@@ -19,7 +19,10 @@ fn vectors_writes_the_committed_fixture_set_and_lists_every_file() {
     assert!(run.status.success(), "{run:?}");
     let stdout = String::from_utf8(run.stdout).expect("utf-8");
     let written = eaof_model::fixtures::files_under(out.path()).expect("list");
-    assert_eq!(written.len(), 1 + 2 * eaof_model::fixtures::fixture_set().len());
+    assert_eq!(
+        written.len(),
+        1 + 2 * eaof_model::fixtures::fixture_set().len()
+    );
     for file in &written {
         assert!(
             stdout.contains(&out.path().join(file).display().to_string()),
@@ -27,7 +30,10 @@ fn vectors_writes_the_committed_fixture_set_and_lists_every_file() {
             file.display()
         );
     }
-    assert!(stdout.contains(&format!("wrote {} files", written.len())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("wrote {} files", written.len())),
+        "{stdout}"
+    );
     let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
     for file in &written {
         let fresh = std::fs::read(out.path().join(file)).expect("read");
@@ -53,6 +59,9 @@ fn an_unwritable_destination_exits_4_naming_the_path() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let run = eaof().args(["vectors", "--bogus"]).output().expect("run eaof");
+    let run = eaof()
+        .args(["vectors", "--bogus"])
+        .output()
+        .expect("run eaof");
     assert_eq!(run.status.code(), Some(2));
 }

@@ -30,7 +30,7 @@ const LABEL_CHARS_MAX: usize = 40;
 /// unsupported version, or a version 3 file without a key.
 pub fn dump(bytes: &[u8], key: Option<&EncryptionKey>) -> Result<String, FormatError> {
     let mut out = Dump::default();
-    let version = match format::parse_header(bytes)? {
+    let version = match format::parse_header(bytes, bytes.len() as u64)? {
         HeaderState::Partial { len } => {
             out.heading(&format!(
                 "partial header ({len} of {HEADER_LEN} bytes): a crash while creating the file"

@@ -10,4 +10,3 @@ pub mod hexdump;
 pub mod json;
 pub mod sim;
 pub mod walk;
-
