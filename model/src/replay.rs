@@ -447,7 +447,7 @@ impl Store {
     /// missing.
     fn apply_pop(&mut self, key: &str, head: bool) -> Applied {
         if let Some(list) = self.list(key)? {
-            if head {
+            if head && !list.is_empty() {
                 list.remove(0);
             } else {
                 list.pop();

@@ -736,13 +736,13 @@ impl Store {
         let Some(list) = self.list_mut(key)? else {
             return Ok(false);
         };
-        if head {
-            list.remove(0);
+        let popped = if head {
+            (!list.is_empty()).then(|| list.remove(0))
         } else {
-            list.pop();
-        }
+            list.pop()
+        };
         self.remove_if_empty(key);
-        Ok(true)
+        Ok(popped.is_some())
     }
 
     fn list_mut(&mut self, key: &str) -> Result<Option<&mut Vec<Bytes>>, CommandError> {
