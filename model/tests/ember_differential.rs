@@ -408,7 +408,11 @@ fn every_record_kind_is_compared_often() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
     let mut runner = TestRunner::new_with_rng(
-        Config::default(),
+        Config {
+            // A fixed sample, not a property: nothing to persist.
+            failure_persistence: None,
+            ..Config::default()
+        },
         TestRng::deterministic_rng(RngAlgorithm::ChaCha),
     );
     let now = wall_clock_ms();

@@ -100,7 +100,11 @@ fn run_and_replay(steps: &[Step]) -> Result<(), TestCaseError> {
 #[test]
 fn generated_runs_log_every_record_kind_and_fail_often() {
     let mut runner = TestRunner::new_with_rng(
-        Config::default(),
+        Config {
+            // A fixed sample, not a property: nothing to persist.
+            failure_persistence: None,
+            ..Config::default()
+        },
         TestRng::deterministic_rng(RngAlgorithm::ChaCha),
     );
     let strategy = prop::collection::vec(step(), 0..48);
