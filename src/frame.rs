@@ -291,7 +291,7 @@ pub fn find_intact(sealer: Option<&Sealer>, bytes: &[u8], from: usize) -> Option
 /// later byte, a torn tail otherwise. `sealer` opens the file's records when it is sealed;
 /// `key` is the key the caller gave, if any.
 ///
-/// One more case is corrupt: no record is intact, yet the body reads as records of the other
+/// One more case is corrupt: no record is intact anywhere, yet the body reads as records of the other
 /// framing (plaintext under a version 3 header, or sealed records under a version 1/2
 /// header). The header's version byte has no checksum; a bit flip there must not make the
 /// whole file look like a torn tail to be cut.
@@ -303,7 +303,8 @@ pub fn judge(
     records: u64,
     cause: Damage,
 ) -> Verdict {
-    if records == 0 {
+    let verdict = judge_tail(sealer, bytes, pos, records, cause);
+    if matches!(verdict, Verdict::TornTail { records: 0, .. }) {
         if let Some(body) = other_framing(sealer.is_some(), key, &bytes[pos..]) {
             return Verdict::Corrupt {
                 records,
@@ -313,6 +314,16 @@ pub fn judge(
             };
         }
     }
+    verdict
+}
+
+fn judge_tail(
+    sealer: Option<&Sealer>,
+    bytes: &[u8],
+    pos: usize,
+    records: u64,
+    cause: Damage,
+) -> Verdict {
     {
         let tail = &bytes[pos..];
         let cause = if !cause.is_failed_record() && tail.iter().all(|&b| b == 0) {
