@@ -37,24 +37,25 @@ impl<'a> Cursor<'a> {
     }
 
     /// Takes the next `n` bytes.
-    #[inline]
+    #[inline(always)]
     pub fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
-        match self.bytes.get(self.pos..).and_then(|rest| rest.get(..n)) {
-            Some(taken) => {
-                self.pos += n;
-                Ok(taken)
-            }
-            None => Err(self.error(
+        // `pos <= bytes.len()` always holds, so `remaining()` cannot underflow.
+        if n <= self.remaining() {
+            let taken = &self.bytes[self.pos..self.pos + n];
+            self.pos += n;
+            Ok(taken)
+        } else {
+            Err(self.error(
                 field,
                 Problem::Truncated {
                     needed: (n - self.remaining()) as u64,
                 },
-            )),
+            ))
         }
     }
 
     /// Takes the next `N` bytes as an array.
-    #[inline]
+    #[inline(always)]
     pub fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
         let taken = self.take(N, field)?;
         let mut out = [0u8; N];
@@ -62,24 +63,24 @@ impl<'a> Cursor<'a> {
         Ok(out)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u8(&mut self, field: &'static str) -> Result<u8, DecodeError> {
         Ok(self.array::<1>(field)?[0])
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn u32(&mut self, field: &'static str) -> Result<u32, DecodeError> {
         Ok(u32::from_le_bytes(self.array(field)?))
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn i64(&mut self, field: &'static str) -> Result<i64, DecodeError> {
         Ok(i64::from_le_bytes(self.array(field)?))
     }
 
     /// Reads a `u32` length or count and checks it against `max`. The check comes before any
     /// use of the value, so a damaged length is reported as over its limit, never trusted.
-    #[inline]
+    #[inline(always)]
     pub fn len(&mut self, field: &'static str, max: u32) -> Result<u32, DecodeError> {
         let at = self.pos;
         let len = self.u32(field)?;
@@ -94,6 +95,12 @@ impl<'a> Cursor<'a> {
             });
         }
         Ok(len)
+    }
+
+    /// The bytes consumed since position `start`.
+    #[inline(always)]
+    pub fn since(&self, start: usize) -> &'a [u8] {
+        self.bytes.get(start..self.pos).unwrap_or_default()
     }
 
     /// Fails unless every byte was consumed.

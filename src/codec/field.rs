@@ -84,7 +84,7 @@ fn put_prefixed(bytes: &[u8], out: &mut Vec<u8>, field: &'static str) -> Result<
     Ok(())
 }
 
-#[inline]
+#[inline(always)]
 fn take_prefixed<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<&'a [u8], DecodeError> {
     let len = c.len(field, FIELD_LEN_MAX)?;
     c.take(len as usize, field)
@@ -181,7 +181,7 @@ macro_rules! plain_field {
                 out.extend_from_slice(&value.to_le_bytes());
                 Ok(())
             }
-            #[inline]
+            #[inline(always)]
             fn decode(c: &mut Cursor<'_>, field: &'static str) -> Result<$ty, DecodeError> {
                 Ok(<$ty>::from_le_bytes(c.array(field)?))
             }
@@ -233,7 +233,7 @@ macro_rules! non_negative_field {
                 out.extend_from_slice(&(wide as i64).to_le_bytes());
                 Ok(())
             }
-            #[inline]
+            #[inline(always)]
             fn decode(c: &mut Cursor<'_>, field: &'static str) -> Result<$ty, DecodeError> {
                 let start = c.position();
                 let raw = c.i64(field)?;
@@ -344,7 +344,7 @@ impl<A: Field, B: Field> Field for (A, B) {
         A::encode(&value.0, out, field)?;
         B::encode(&value.1, out, field)
     }
-    #[inline]
+    #[inline(always)]
     fn decode<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<Self::Ref<'a>, DecodeError> {
         Ok((A::decode(c, field)?, B::decode(c, field)?))
     }
@@ -463,15 +463,14 @@ impl<F: Field, const MAX: u32> Field for List<F, MAX> {
             .iter()
             .try_for_each(|item| F::encode(item, out, field))
     }
-    #[inline]
+    #[inline(always)]
     fn decode<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<Seq<'a, F>, DecodeError> {
         let count = c.len(field, MAX)?;
         let start = c.position();
-        let mut probe = c.clone();
         for _ in 0..count {
-            F::decode(&mut probe, field)?;
+            F::decode(c, field)?;
         }
-        let items = c.take(probe.position() - start, field)?;
+        let items = c.since(start);
         Ok(Seq {
             count,
             items,
