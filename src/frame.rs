@@ -123,6 +123,25 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// The verdict on a file whose header was torn while it was being created (`len` bytes).
+    pub fn torn_header(len: usize) -> Self {
+        Verdict::TornTail {
+            records: 0,
+            offset: 0,
+            len: len as u64,
+            cause: Damage::PartialHeader { len: len as u64 },
+        }
+    }
+
+    /// What a file's header says before any record is read: its version, or the verdict on
+    /// a torn header.
+    pub fn from_header(header: format::HeaderState) -> (Option<u8>, Option<Verdict>) {
+        match header {
+            format::HeaderState::Complete { version } => (Some(version), None),
+            format::HeaderState::Partial { len } => (None, Some(Verdict::torn_header(len))),
+        }
+    }
+
     /// Intact records before the end or the damage.
     pub fn records(&self) -> u64 {
         match self {

@@ -11,8 +11,8 @@ use std::path::Path;
 
 use crate::codec::{AofRecord, RecordRef};
 use crate::encryption::EncryptionKey;
-use crate::format::{self, FormatError, HeaderState, HEADER_LEN};
-use crate::frame::{self, damage_of, Damage, Framer, Step, Verdict};
+use crate::format::{self, FormatError, HEADER_LEN};
+use crate::frame::{self, damage_of, Framer, Step, Verdict};
 use crate::storage::{read_exact_at, FsStorage, Storage, StorageFile};
 
 /// Bytes read from storage at a time.
@@ -71,18 +71,7 @@ impl<F: StorageFile> AofReader<F> {
         let file_len = file.len()?;
         let mut head = vec![0u8; (file_len as usize).min(HEADER_LEN)];
         read_exact_at(&file, 0, &mut head)?;
-        let (version, verdict) = match format::parse_header(&head, file_len)? {
-            HeaderState::Complete { version } => (Some(version), None),
-            HeaderState::Partial { len } => (
-                None,
-                Some(Verdict::TornTail {
-                    records: 0,
-                    offset: 0,
-                    len: len as u64,
-                    cause: Damage::PartialHeader { len: len as u64 },
-                }),
-            ),
-        };
+        let (version, verdict) = Verdict::from_header(format::parse_header(&head, file_len)?);
         let framer = Framer::new(version.unwrap_or(format::FORMAT_VERSION), key)?;
         Ok(Self {
             file,

@@ -6,8 +6,8 @@
 
 use crate::codec::RecordRef;
 use crate::encryption::EncryptionKey;
-use crate::format::{self, FormatError, HeaderState, HEADER_LEN};
-use crate::frame::{self, damage_of, Damage, Framer, Step, Verdict};
+use crate::format::{self, FormatError, HEADER_LEN};
+use crate::frame::{self, damage_of, Framer, Step, Verdict};
 
 /// Iterates the records of a file's bytes.
 #[derive(Debug)]
@@ -24,18 +24,8 @@ impl<'a> Scanner<'a> {
     /// Starts after the header of `bytes`; fails for a file that is not EAOF, of an
     /// unsupported version, or sealed without a key.
     pub fn new(bytes: &'a [u8], key: Option<&EncryptionKey>) -> Result<Self, FormatError> {
-        let (version, verdict) = match format::parse_header(bytes, bytes.len() as u64)? {
-            HeaderState::Complete { version } => (Some(version), None),
-            HeaderState::Partial { len } => (
-                None,
-                Some(Verdict::TornTail {
-                    records: 0,
-                    offset: 0,
-                    len: len as u64,
-                    cause: Damage::PartialHeader { len: len as u64 },
-                }),
-            ),
-        };
+        let (version, verdict) =
+            Verdict::from_header(format::parse_header(bytes, bytes.len() as u64)?);
         Ok(Self {
             bytes,
             version,

@@ -143,12 +143,7 @@ impl<S: Storage> AofWriter<S> {
                 // A crash while the file was being created: nothing but a header prefix.
                 file.set_len(0)?;
                 Self::write_header(&storage, &mut file, &path, new_version)?;
-                let verdict = Verdict::TornTail {
-                    records: 0,
-                    offset: 0,
-                    len: len as u64,
-                    cause: crate::frame::Damage::PartialHeader { len: len as u64 },
-                };
+                let verdict = Verdict::torn_header(len);
                 (
                     new_version,
                     Recovery::Cut {
