@@ -9,7 +9,8 @@
 //! - [`sim`]: a simulated disk with a persistence model, crash states and faults;
 //! - [`gen`]: proptest strategies for records;
 //! - [`json`], [`hexdump`], [`walk`]: the lossless JSON of records and the annotated hex dump;
-//! - [`fixtures`]: the golden fixture set.
+//! - [`fixtures`]: the golden fixture set;
+//! - [`fuzzing`]: the properties the fuzz targets check.
 //!
 //! The property the model exists for: replaying the records that executing any command
 //! sequence logged, into a fresh store at the same clock, gives a store equal to the one that
@@ -18,6 +19,7 @@
 
 pub mod command;
 pub mod fixtures;
+pub mod fuzzing;
 pub mod gen;
 pub mod hexdump;
 pub mod json;
