@@ -231,7 +231,9 @@ mod tests {
         assert_ne!(*a.to_hex(), *b.to_hex());
         let nonce = [7u8; NONCE_SIZE];
         let mut sealed = b"record".to_vec();
-        Sealer::new(&a).seal_in_place(&nonce, &mut sealed, 0).unwrap();
+        Sealer::new(&a)
+            .seal_in_place(&nonce, &mut sealed, 0)
+            .unwrap();
         let mut plain = Vec::new();
         assert!(Sealer::new(&a).open_into(&nonce, &sealed, &mut plain));
         assert_eq!(plain, b"record");
