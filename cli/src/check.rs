@@ -21,10 +21,14 @@ use crate::salvage::Salvage;
 /// say), and what `eaof repair` would do. Nothing is written. Use it in scripts and
 /// before starting a server on a file; the exit code carries the verdict.
 ///
-/// A torn tail is what a crash leaves and is safe: cutting it loses no intact record, and
-/// ember (or eaof's writer) cuts it itself when it reopens the file. Corruption is not: an
-/// intact record lies beyond the damage, so a writer refuses the file and `eaof repair`
-/// asks for --force.
+/// A torn tail is what a crash leaves and is safe: cutting it loses no intact record.
+/// eaof's writer cuts it itself when it reopens the file; ember 0.4.9 does not (it appends
+/// after the damage, and what it appends then cannot be read), so run `eaof repair` before
+/// restarting an ember server on the file. Corruption is not safe: an intact record lies
+/// beyond the damage, so eaof's writer refuses the file and `eaof repair` asks for --force.
+///
+/// The line goes to stdout whatever the verdict (unreadable included); a note (such as a key
+/// given for a plaintext file) goes to stderr.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = concat!(
     codes_help!(),
@@ -41,14 +45,14 @@ pub fn run(args: &Args) -> ExitCode {
     let loaded = match Loaded::read(&args.target) {
         Ok(loaded) => loaded,
         Err(e) => {
-            println!("{e}");
+            say!("{e}");
             return Exit::Unreadable.into();
         }
     };
     let verdict = match loaded.judge() {
         Ok(verdict) => verdict,
         Err(e) => {
-            println!("{e}");
+            say!("{e}");
             return Exit::Unreadable.into();
         }
     };
@@ -64,7 +68,7 @@ pub fn run(args: &Args) -> ExitCode {
         )),
         _ => None,
     };
-    println!(
+    say!(
         "{}",
         verdict_line(
             &loaded.name(),

@@ -112,7 +112,7 @@ pub fn locate(
                     format!(
                         "{len} bytes of ciphertext and tag, but {} remain: runs past the end \
                          of the file",
-                        rest.len() - SEALED_HEADER_LEN
+                        rest.len().saturating_sub(SEALED_HEADER_LEN)
                     ),
                 )
             }
@@ -139,7 +139,7 @@ pub fn locate(
                     Some("crc32"),
                     format!(
                         "{} of its {CRC_LEN} bytes: runs past the end of the file",
-                        rest.len() - len
+                        rest.len().saturating_sub(len)
                     ),
                 )
             }

@@ -47,7 +47,7 @@ macro_rules! codes_help {
   0  clean: every byte after the header belongs to an intact record
   1  torn tail: damage confined to the end of the file (a torn or failed last record,
      zeros or garbage, a header torn while the file was created); cutting it loses no
-     intact record, and a writer reopening the file cuts it itself
+     intact record (eaof's writer cuts it on reopening; ember 0.4.9 does not: repair it)
   2  usage error (bad arguments)
   3  corrupt: an intact record lies beyond the damage; cutting there would lose it
   4  unreadable: not an EAOF file, an unsupported version, a key is needed, no record

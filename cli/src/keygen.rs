@@ -47,7 +47,7 @@ pub fn run(args: &Args) -> ExitCode {
     text.push('\n');
     match durable::create_new(&args.file, text.as_bytes(), 0o600) {
         Ok(()) => {
-            println!(
+            say!(
                 "{}: wrote a new random 256-bit key (64 hex characters, mode 0600); keep it \
                  secret and backed up: files encrypted with it cannot be read without it",
                 args.file.display()

@@ -6,6 +6,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Prints a line on stdout, ignoring a closed pipe (`| head`) instead of panicking: what a
+/// command does to a file, and its exit code, matter more than its report.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod check;
 mod describe;
 mod durable;
@@ -22,9 +31,11 @@ mod vectors;
 /// regenerate the golden fixtures.
 ///
 /// An EAOF file is a 5-byte header (`EAOF` and a version: 1 or 2 plaintext, 3 encrypted)
-/// followed by records. After a crash the end of a file may be torn; a writer reopening it
-/// cuts the torn tail, which loses no intact record. A file whose damage is followed by an
-/// intact record is corrupt: cutting would lose that record, so writers refuse it.
+/// followed by records. After a crash the end of a file may be torn: cutting the torn tail
+/// loses no intact record (eaof's writer does it when it reopens the file; ember 0.4.9 does
+/// not, so repair the file before restarting ember on it). A file whose damage is followed
+/// by an intact record is corrupt: cutting would lose that record, so eaof's writer refuses
+/// it.
 ///
 /// Start with `eaof check FILE`; `eaof inspect FILE` lists the records; `eaof repair FILE`
 /// fixes what can be fixed safely, and with --force what needs a decision.

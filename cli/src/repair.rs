@@ -35,7 +35,9 @@ use crate::salvage::Salvage;
 ///
 /// A torn tail (what a crash leaves: a partial or failed last record, zeros, garbage) is cut
 /// back to the end of the last intact record, and the number of bytes removed is printed.
-/// This loses no intact record, and is what a writer does itself when it reopens the file.
+/// This loses no intact record, and is what eaof's writer does itself when it reopens the
+/// file (ember 0.4.9 does not: it appends after the damage, where its new records cannot
+/// be read).
 /// A header torn while the file was being created is written anew: version 2 (plaintext),
 /// or 3 (encrypted) when --key-file is given, or as --header-version says.
 ///
@@ -160,7 +162,7 @@ fn repair(args: &Args) -> Result<Exit, Refusal> {
     let file_len = loaded.bytes.len() as u64;
     match &verdict {
         Verdict::Clean { records, .. } => {
-            println!(
+            say!(
                 "{name}: clean: {}; nothing to repair",
                 describe::records(*records)
             );
@@ -186,7 +188,7 @@ fn repair(args: &Args) -> Result<Exit, Refusal> {
                 0 => "into the empty file a crash left".to_owned(),
                 n => format!("in place of the {} a crash left", describe::bytes_n(*n)),
             };
-            println!(
+            say!(
                 "{name}: wrote a new header, version {version} ({what}), {replaced}; the file \
                  holds no record and is ready for a writer"
             );
@@ -210,7 +212,7 @@ fn repair(args: &Args) -> Result<Exit, Refusal> {
                 describe::locate(&loaded.bytes, version, loaded.key.as_ref(), *offset, cause);
             durable::cut(&loaded.path, file_len, *offset)
                 .map_err(|e| io("cutting the torn tail", e))?;
-            println!(
+            say!(
                 "{name}: cut {} at byte {offset} ({located}); kept all {}; the file now ends \
                  at byte {offset}",
                 describe::bytes_n(*len),
@@ -278,7 +280,7 @@ fn rebuild(args: &Args, loaded: &Loaded, verdict: &Verdict) -> Result<Exit, Refu
             e,
         )
     })?;
-    println!(
+    say!(
         "{name}: rebuilt: {}, {}; dropped {}; the original is in {}",
         describe::records(plan.records()),
         describe::bytes_n(out.len() as u64),
@@ -290,12 +292,13 @@ fn rebuild(args: &Args, loaded: &Loaded, verdict: &Verdict) -> Result<Exit, Refu
 
 /// Prints every kept and dropped range, in file order.
 fn print_plan(name: &str, plan: &Salvage) {
-    println!("{name}: corrupt; rebuilding it from every intact record:");
+    say!("{name}: corrupt; rebuilding it from every intact record:");
     if let Some(from) = plan.header_from {
-        println!(
+        say!(
             "  fix   byte 4              header `version` {from} -> {} (the records read as \
              version {})",
-            plan.version, plan.version
+            plan.version,
+            plan.version
         );
     }
     let mut lines: Vec<(u64, String)> = plan
@@ -325,15 +328,15 @@ fn print_plan(name: &str, plan: &Salvage) {
         .collect();
     lines.sort_by_key(|(start, _)| *start);
     for (_, line) in lines {
-        println!("{line}");
+        say!("{line}");
     }
-    println!(
+    say!(
         "result: {} kept (every intact record found), {} dropped",
         describe::records(plan.records()),
         describe::bytes_n(plan.dropped_bytes())
     );
     if !plan.dropped.is_empty() {
-        println!(
+        say!(
             "the dropped bytes may have held records no reader can recover: replaying the \
              result does not redo what they did (a lost DEL brings its key back)"
         );
