@@ -361,24 +361,83 @@ fn verify(out: &[u8], loaded: &Loaded, plan: &Salvage) -> Result<(), Refusal> {
 }
 
 fn confirm(name: &str, bak: &std::path::Path, plan: &Salvage) -> Result<(), Refusal> {
-    if !io::stdin().is_terminal() {
+    let question = format!(
+        "Rebuild {name}, dropping {} (the original goes to {})? [y/N] ",
+        describe::bytes_n(plan.dropped_bytes()),
+        bak.display()
+    );
+    let stdin = io::stdin();
+    let terminal = stdin.is_terminal();
+    ask(
+        name,
+        &question,
+        terminal,
+        &mut stdin.lock(),
+        &mut io::stderr(),
+    )
+}
+
+/// Asks `question` on `prompt` and reads the answer from `answers`: only `y` or `yes` (any
+/// case) confirms; anything else, an empty line, the end of input or a read error does not.
+/// Without a terminal nobody can be asking, so it refuses without reading.
+fn ask(
+    name: &str,
+    question: &str,
+    terminal: bool,
+    answers: &mut impl BufRead,
+    prompt: &mut impl Write,
+) -> Result<(), Refusal> {
+    if !terminal {
         return Err(Refusal::StillCorrupt(format!(
             "{name}: stdin is not a terminal, so no one can confirm: pass --yes to rebuild \
              it; nothing was changed"
         )));
     }
-    eprint!(
-        "Rebuild {name}, dropping {} (the original goes to {})? [y/N] ",
-        describe::bytes_n(plan.dropped_bytes()),
-        bak.display()
-    );
-    let _ = io::stderr().flush();
+    let _ = write!(prompt, "{question}");
+    let _ = prompt.flush();
     let mut answer = String::new();
-    let read = io::stdin().lock().read_line(&mut answer);
+    let read = answers.read_line(&mut answer);
     match (read, answer.trim().to_ascii_lowercase().as_str()) {
         (Ok(_), "y" | "yes") => Ok(()),
         _ => Err(Refusal::StillCorrupt(format!(
             "{name}: not confirmed; nothing was changed"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(terminal: bool, input: &[u8]) -> (bool, String) {
+        let mut prompt = Vec::new();
+        let ok = ask(
+            "f.aof",
+            "Rebuild f.aof? [y/N] ",
+            terminal,
+            &mut &input[..],
+            &mut prompt,
+        )
+        .is_ok();
+        (ok, String::from_utf8(prompt).unwrap())
+    }
+
+    #[test]
+    fn only_yes_on_a_terminal_confirms() {
+        for yes in [&b"y\n"[..], b"YES\n", b"  yes  \n", b"y"] {
+            let (ok, prompt) = answer(true, yes);
+            assert!(ok, "{yes:?}");
+            assert_eq!(prompt, "Rebuild f.aof? [y/N] ");
+        }
+        for no in [&b"\n"[..], b"n\n", b"yess\n", b"", b"sure\n", b"\xff\n"] {
+            assert!(!answer(true, no).0, "{no:?}");
+        }
+    }
+
+    #[test]
+    fn without_a_terminal_nothing_is_asked_or_read() {
+        let (ok, prompt) = answer(false, b"y\n");
+        assert!(!ok);
+        assert!(prompt.is_empty());
     }
 }
