@@ -48,6 +48,13 @@ impl EncryptionKey {
         }
     }
 
+    /// A new random key from the operating system's generator (for key files).
+    pub fn generate() -> Self {
+        let mut bytes = Zeroizing::new([0u8; KEY_SIZE]);
+        OsRng.fill_bytes(&mut *bytes);
+        Self { bytes }
+    }
+
     /// Reads a key file: exactly 32 raw bytes, or 64 hex characters with optional
     /// surrounding whitespace. Errors name the file.
     pub fn from_file(path: &Path) -> Result<Self, FormatError> {
@@ -211,5 +218,25 @@ pub fn decrypt_record(
         Ok(plain)
     } else {
         Err(FormatError::DecryptionFailed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_differ_and_open_only_their_own_records() {
+        let (a, b) = (EncryptionKey::generate(), EncryptionKey::generate());
+        assert_ne!(*a.to_hex(), *b.to_hex());
+        let nonce = [7u8; NONCE_SIZE];
+        let mut sealed = b"record".to_vec();
+        Sealer::new(&a)
+            .seal_in_place(&nonce, &mut sealed, 0)
+            .unwrap();
+        let mut plain = Vec::new();
+        assert!(Sealer::new(&a).open_into(&nonce, &sealed, &mut plain));
+        assert_eq!(plain, b"record");
+        assert!(!Sealer::new(&b).open_into(&nonce, &sealed, &mut plain));
     }
 }

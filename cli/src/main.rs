@@ -6,12 +6,50 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Prints a line on stdout, ignoring a closed pipe (`| head`) instead of panicking: what a
+/// command does to a file, and its exit code, matter more than its report.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+mod check;
+mod describe;
+mod durable;
+mod exit;
+mod inspect;
+mod keygen;
+mod load;
+mod repair;
+mod salvage;
+mod show;
 mod vectors;
 
-/// Tools for ember's EAOF append-only files: the reference reader and writer, golden
-/// fixtures and test vectors.
+/// Tools for ember's EAOF append-only files: inspect, check and repair them, make keys, and
+/// regenerate the golden fixtures.
+///
+/// An EAOF file is a 5-byte header (`EAOF` and a version: 1 or 2 plaintext, 3 encrypted)
+/// followed by records. After a crash the end of a file may be torn: cutting the torn tail
+/// loses no intact record (eaof's writer does it when it reopens the file; ember 0.4.9 does
+/// not, so repair the file before restarting ember on it). A file whose damage is followed
+/// by an intact record is corrupt: cutting would lose that record, so eaof's writer refuses
+/// it.
+///
+/// Start with `eaof check FILE`; `eaof inspect FILE` lists the records; `eaof repair FILE`
+/// fixes what can be fixed safely, and with --force what needs a decision.
 #[derive(Debug, Parser)]
-#[command(name = "eaof", version, propagate_version = true)]
+#[command(
+    name = "eaof",
+    version,
+    propagate_version = true,
+    after_long_help = concat!(
+        exit::codes_help!(),
+        "\n\nExamples:\n  eaof check shard-0.aof\n  eaof inspect shard-0.aof | less\n  ",
+        "eaof repair shard-0.aof\n  eaof keygen shard.key\n  eaof help repair"
+    )
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,11 +57,19 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Inspect(inspect::Args),
+    Check(check::Args),
+    Repair(repair::Args),
+    Keygen(keygen::Args),
     Vectors(vectors::Args),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Inspect(args) => inspect::run(&args),
+        Command::Check(args) => check::run(&args),
+        Command::Repair(args) => repair::run(&args),
+        Command::Keygen(args) => keygen::run(&args),
         Command::Vectors(args) => vectors::run(&args),
     }
 }
