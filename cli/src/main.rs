@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod conform;
 mod vectors;
 
 /// Tools for ember's EAOF append-only files: the reference reader and writer, golden
@@ -20,11 +21,13 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Vectors(vectors::Args),
+    Conform(conform::Args),
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Vectors(args) => vectors::run(&args),
+        Command::Conform(args) => conform::run(&args),
     }
 }
 
