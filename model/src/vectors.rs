@@ -1374,7 +1374,7 @@ fn v3_cases() -> Result<Vec<FileCase>, VectorError> {
         b
     };
     let del_b = Rec::tag(DEL).text("b").0;
-    let one = sealing.file(&[del_b.clone()])?.0;
+    let one = sealing.file(std::slice::from_ref(&del_b))?.0;
     let intact = sealing.frame(&del_b)?;
     out.extend([
         case("5 zero bytes after the records", &["ZeroFill"], cat(&[&small, &[0; 5]]), W("torn_tail", "zeros")).key(KEY),

@@ -400,3 +400,39 @@ fn check(expect: &Expect, answer: &Value) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(only: &[Selector]) -> (usize, Vec<String>) {
+        let set = eaof_model::vectors::vectors().expect("vectors");
+        let selection = Selection {
+            only: only.to_vec(),
+            tc_ids: Vec::new(),
+        };
+        let cases = cases(&set, &selection).expect("cases");
+        let mut groups: Vec<String> = cases.iter().map(|c| c.group.clone()).collect();
+        groups.dedup();
+        (cases.len(), groups)
+    }
+
+    #[test]
+    fn a_version_selects_file_groups_and_keeps_record_groups() {
+        let (_, groups) = count(&[Selector::V2]);
+        assert!(groups.contains(&"files v2".to_owned()));
+        assert!(groups.contains(&"records SET".to_owned()));
+        assert!(groups.contains(&"invalid truncated".to_owned()));
+        assert!(!groups.iter().any(|g| g == "files v1" || g == "files v3"));
+    }
+
+    #[test]
+    fn types_and_versions_combine() {
+        let (_, groups) = count(&[Selector::Files, Selector::V2]);
+        assert_eq!(groups, vec!["files v2".to_owned()]);
+        let (all, _) = count(&[]);
+        let (parts, _) = count(&[Selector::Records, Selector::Invalid, Selector::Refusals]);
+        let (files, _) = count(&[Selector::Files]);
+        assert_eq!(all, parts + files);
+    }
+}
