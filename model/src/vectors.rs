@@ -361,6 +361,13 @@ fn record_groups() -> Result<Vec<Value>, VectorError> {
         let mut tests = Vec::new();
         for (i, record) in records.iter().enumerate() {
             let tc_id = u64::from(kind.tag()) * 100 + i as u64 + 1;
+            if i >= 99 {
+                return Err(VectorError::Disagrees {
+                    tc_id,
+                    comment: kind.name().into(),
+                    why: "more than 99 records of one kind: their tcId block is full".into(),
+                });
+            }
             let comment = format!(
                 "{} record {} of {} of the golden fixture {}.aof",
                 kind.name(),

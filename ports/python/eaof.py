@@ -396,10 +396,10 @@ def _plain_step(data, pos):
         end = record_end(data, pos)
     except DecodeError as e:
         return ("damage", e.cls, False)
-    if end + 4 > len(data):
-        return ("damage", "truncated", False)
     if end - pos > RECORD_LEN_MAX:
         return ("damage", "checksum_mismatch", True)
+    if end + 4 > len(data):
+        return ("damage", "truncated", False)
     (stored,) = struct.unpack("<I", data[end:end + 4])
     if crc32(data[pos:end]) != stored:
         return ("damage", "checksum_mismatch", True)
