@@ -371,16 +371,17 @@ fn judge_tail(
 
 /// The version whose framing the body `rest` (which holds no intact record of the declared
 /// framing) reads as, if it is the other one. Plaintext is recognised by an intact record;
-/// sealed records by one that authenticates under `key`, or, without a key, by a chain of
-/// well-formed frames reaching the end of the file (possibly torn), which garbage and
-/// plaintext records practically never form.
+/// sealed records by one that authenticates under `key`, or by a chain of well-formed
+/// frames reaching the end of the file (possibly torn), which garbage and plaintext records
+/// practically never form. The chain counts with a key too: a wrong key must not turn
+/// sealed records under a damaged version byte into a tail to cut.
 fn other_framing(sealed: bool, key: Option<&Sealer>, rest: &[u8]) -> Option<u8> {
     let reads = if sealed {
         matches!(plain_step(rest), Step::Record { .. })
-    } else if let Some(key) = key {
-        matches!(sealed_step(key, &mut Vec::new(), rest), Step::Record { .. })
     } else {
-        sealed_frames_chain(rest)
+        key.is_some_and(|key| {
+            matches!(sealed_step(key, &mut Vec::new(), rest), Step::Record { .. })
+        }) || sealed_frames_chain(rest)
     };
     reads.then_some(if sealed {
         format::FORMAT_VERSION

@@ -109,8 +109,9 @@ fn a_version_flipped_to_the_other_framing_is_corruption_not_a_torn_tail() {
         }
     ));
     let mut bytes = file(true);
-    bytes[4] = 2; // sealed records under a plaintext header, with and without the key
-    for key in [Some(key()), None] {
+    bytes[4] = 2; // sealed records under a plaintext header: with the key, a wrong one, none
+    let wrong = EncryptionKey::from_bytes([0xa5; 32]);
+    for key in [Some(key()), Some(wrong), None] {
         let scanner = Scanner::new(&bytes, key.as_ref()).unwrap();
         assert!(matches!(
             scanner.finish(),

@@ -16,6 +16,7 @@ macro_rules! say {
 }
 
 mod check;
+mod conform;
 mod describe;
 mod durable;
 mod exit;
@@ -62,6 +63,7 @@ enum Command {
     Repair(repair::Args),
     Keygen(keygen::Args),
     Vectors(vectors::Args),
+    Conform(conform::Args),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
         Command::Repair(args) => repair::run(&args),
         Command::Keygen(args) => keygen::run(&args),
         Command::Vectors(args) => vectors::run(&args),
+        Command::Conform(args) => conform::run(&args),
     }
 }
 

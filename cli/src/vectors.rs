@@ -8,10 +8,11 @@ use std::process::ExitCode;
 
 use eaof_model::fixtures;
 
-/// Regenerate the golden fixtures (golden files and their record lists)
+/// Regenerate the golden fixtures (golden files, their record lists, the test vectors)
 ///
 /// For format versions 2 and 3: one file per record kind and one with every kind mixed,
-/// each beside the list of records it encodes (`X.aof` and `X.records.json`), and a README.
+/// each beside the list of records it encodes (`X.aof` and `X.records.json`), a README, and
+/// `vectors.json`, the test vectors for ports (run them with `eaof conform`).
 ///
 /// The files are written with eaof's own writer; version 3 files use the published key
 /// 000102...1f and deterministic nonces, so the output is the same on every run and machine.

@@ -21,7 +21,7 @@ fn vectors_writes_the_committed_fixture_set_and_lists_every_file() {
     let written = eaof_model::fixtures::files_under(out.path()).expect("list");
     assert_eq!(
         written.len(),
-        1 + 2 * eaof_model::fixtures::fixture_set().len()
+        2 + 2 * eaof_model::fixtures::fixture_set().len()
     );
     for file in &written {
         assert!(

@@ -24,6 +24,7 @@ use eaof::storage::FsStorage;
 use eaof::{AofRecord, AofWriter, RecordKind};
 
 use crate::json::{self, JsonError};
+use crate::vectors::{self, VectorError};
 
 /// The published key of every version 3 fixture: the bytes 0x00, 0x01, ... 0x1f.
 pub const KEY: [u8; 32] = {
@@ -65,6 +66,8 @@ pub enum FixtureError {
     Json { path: PathBuf, source: JsonError },
     #[error("{path}: not a record list: {why}")]
     Listing { path: PathBuf, why: String },
+    #[error("{path}: {source}")]
+    Vectors { path: PathBuf, source: VectorError },
 }
 
 /// One file [`generate`] wrote.
@@ -454,8 +457,8 @@ pub fn records_of(kind: RecordKind) -> Vec<AofRecord> {
     }
 }
 
-/// Writes the whole fixture set into `dir` (creating `dir/v2`, `dir/v3`), with a README,
-/// and returns what it wrote, in order. Files of the set already in `dir` are replaced;
+/// Writes the whole fixture set into `dir` (creating `dir/v2`, `dir/v3`), with a README and
+/// the test vectors for ports ([`vectors::FILE_NAME`]), and returns what it wrote, in order. Files of the set already in `dir` are replaced;
 /// other files are left alone (see [`stale_files`]).
 pub fn generate(dir: &Path) -> Result<Vec<Written>, FixtureError> {
     let io_err = |path: &Path| {
@@ -489,6 +492,13 @@ pub fn generate(dir: &Path) -> Result<Vec<Written>, FixtureError> {
         std::fs::write(&listing, text).map_err(io_err(&listing))?;
         record(fixture.records_path())?;
     }
+    let path = dir.join(vectors::FILE_NAME);
+    let set = vectors::vectors().map_err(|source| FixtureError::Vectors {
+        path: path.clone(),
+        source,
+    })?;
+    std::fs::write(&path, vectors::vectors_text(&set)).map_err(io_err(&path))?;
+    record(vectors::FILE_NAME.into())?;
     Ok(written)
 }
 
@@ -630,6 +640,17 @@ set, the smallest subnormal, and the largest finite values.
 | file stem | kind | records |
 | --- | --- | --- |
 {kinds}
+## Test vectors for ports: `vectors.json`
+
+`vectors.json` holds test vectors in the style of Project Wycheproof, for implementations in
+other languages: test groups of record vectors (bytes and the record's JSON), invalid record
+vectors (bytes and the class of error), records a writer must refuse, and whole files (intact,
+truncated, damaged, bit-flipped, under wrong or missing keys) with their verdict, the records
+read before the damage, and the error a reader reports. Each test has a stable `tcId`, a
+`comment`, `flags` (explained in `notes`) and a `result` (`valid`, `acceptable`, `invalid`).
+`docs/FORMAT.md` (section 9) says what each field means, and how `eaof conform` runs the
+vectors against another implementation over a pipe.
+
 ## Against ember-persistence 0.4.9
 
 `tests/golden.rs` also holds the seed to these files: its codec decodes every record and

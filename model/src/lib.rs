@@ -10,7 +10,8 @@
 //! - [`gen`]: proptest strategies for records;
 //! - [`json`], [`hexdump`], [`walk`]: the lossless JSON of records and the annotated hex dump;
 //! - [`fixtures`]: the golden fixture set;
-//! - [`fuzzing`]: the properties the fuzz targets check.
+//! - [`fuzzing`]: the properties the fuzz targets check;
+//! - [`vectors`]: the test vectors for ports (`fixtures/vectors.json`).
 //!
 //! The property the model exists for: replaying the records that executing any command
 //! sequence logged, into a fresh store at the same clock, gives a store equal to the one that
@@ -27,6 +28,7 @@ pub mod replay;
 pub mod sim;
 pub mod store;
 pub mod value;
+pub mod vectors;
 pub mod walk;
 
 pub use command::{BitOp, Command, CommandError, Expiry};

@@ -1,0 +1,148 @@
+//! The implementation under test, as a child process speaking the protocol.
+//!
+//! Guarantees: an answer is waited for at most the timeout; a child that times out, exits,
+//! or breaks the framing is killed and reaped (it is ours: killed by its handle), and the
+//! next request starts a fresh one, as protobuf's conformance runner does. The child's
+//! stderr is passed through, so a port's diagnostics show. [`Responder::stop`] ends the
+//! child (not `Drop`: no process waits in a destructor); a runner that returns early drops
+//! the child's stdin, which is the child's cue to exit.
+
+use std::ffi::OsString;
+use std::io;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::protocol::{read_frame, write_frame};
+
+/// Why a request got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AskError {
+    #[error("cannot start the responder: {0}")]
+    Spawn(io::Error),
+    #[error("cannot send the request (the responder exited?): {0}")]
+    Send(io::Error),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the responder closed its output (exited) without answering")]
+    Closed,
+    #[error("the answer's framing is broken: {0}")]
+    Framing(io::Error),
+    #[error("the answer is not a JSON object: {0}")]
+    NotJson(String),
+}
+
+struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    answers: Receiver<io::Result<Option<Vec<u8>>>>,
+}
+
+/// Starts the command on first use and again after a failure.
+pub struct Responder {
+    command: Vec<OsString>,
+    timeout: Duration,
+    running: Option<Running>,
+    /// Children started so far.
+    pub starts: u64,
+}
+
+impl Responder {
+    /// A responder running `command` (program then arguments).
+    pub fn new(command: Vec<OsString>, timeout: Duration) -> Self {
+        Self {
+            command,
+            timeout,
+            running: None,
+            starts: 0,
+        }
+    }
+
+    /// Starts the child now, so that a command that cannot start is reported once, up front.
+    pub fn start(&mut self) -> Result<(), AskError> {
+        if self.running.is_none() {
+            self.running = Some(self.spawn().map_err(AskError::Spawn)?);
+            self.starts += 1;
+        }
+        Ok(())
+    }
+
+    fn spawn(&self) -> io::Result<Running> {
+        let (program, args) = self
+            .command
+            .split_first()
+            .ok_or_else(|| io::Error::other("no command given"))?;
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| io::Error::other("no stdin"))?;
+        let mut stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| io::Error::other("no stdout"))?;
+        let (send, answers) = mpsc::channel();
+        // A reader thread, so that waiting for an answer can time out.
+        thread::spawn(move || loop {
+            let frame = read_frame(&mut stdout);
+            let stop = !matches!(frame, Ok(Some(_)));
+            if send.send(frame).is_err() || stop {
+                break;
+            }
+        });
+        Ok(Running {
+            child,
+            stdin,
+            answers,
+        })
+    }
+
+    /// Sends one request and waits for its answer.
+    pub fn ask(&mut self, request: &Value) -> Result<Value, AskError> {
+        self.start()?;
+        let result = self.exchange(request);
+        if matches!(result, Err(ref e) if !matches!(e, AskError::NotJson(_))) {
+            self.stop();
+        }
+        result
+    }
+
+    fn exchange(&mut self, request: &Value) -> Result<Value, AskError> {
+        let running = self.running.as_mut().ok_or(AskError::Closed)?;
+        write_frame(&mut running.stdin, request).map_err(AskError::Send)?;
+        let frame = match running.answers.recv_timeout(self.timeout) {
+            Ok(Ok(Some(frame))) => frame,
+            Ok(Ok(None)) | Err(RecvTimeoutError::Disconnected) => return Err(AskError::Closed),
+            Ok(Err(e)) => return Err(AskError::Framing(e)),
+            Err(RecvTimeoutError::Timeout) => return Err(AskError::Timeout(self.timeout)),
+        };
+        match serde_json::from_slice::<Value>(&frame) {
+            Ok(answer @ Value::Object(_)) => Ok(answer),
+            Ok(other) => Err(AskError::NotJson(format!("got {other}"))),
+            Err(e) => Err(AskError::NotJson(e.to_string())),
+        }
+    }
+
+    /// Ends the child: closes its input (its cue to exit), then kills it if it lingers.
+    pub fn stop(&mut self) {
+        if let Some(mut running) = self.running.take() {
+            drop(running.stdin);
+            for _ in 0..50 {
+                if matches!(running.child.try_wait(), Ok(Some(_))) {
+                    return;
+                }
+                thread::sleep(Duration::from_millis(10));
+            }
+            let _ = running.child.kill();
+            let _ = running.child.wait();
+        }
+    }
+}

@@ -1,0 +1,471 @@
+"""EAOF, ember's append-only file format: a reader and a writer in the Python standard library.
+
+Written from docs/FORMAT.md alone (not from the Rust reference), to show that the
+specification is enough. Covers versions 1 and 2 (plaintext) completely: records, the CRC,
+headers and partial headers, every verdict (clean, torn tail, corrupt, unreadable), including
+a damaged version byte over sealed records (recognised by their framing, which needs no
+cryptography). Version 3 needs AES-256-GCM, which the standard library does not have: a
+sealed file is refused with `Unsupported` (after the checks that need no key material: the
+header, and "a key is needed").
+
+Records are the JSON of FORMAT.md section 9.1 (dicts, as `json.loads` gives them).
+"""
+
+import re
+import struct
+import zlib
+
+MAGIC = b"EAOF"
+HEADER_LEN = 5
+VERSIONS = (1, 2, 3)
+
+# Limits (FORMAT.md sections 2, 4 and 5).
+FIELD_LEN_MAX = 536_870_912
+COUNT_MAX = 100_000_000
+RECORD_LEN_MAX = 1 << 30
+NONCE_LEN = 12
+GCM_TAG_LEN = 16
+SEALED_HEADER_LEN = NONCE_LEN + 4
+SEALED_LEN_MAX = 536_870_912
+I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
+
+# The record table, copied from FORMAT.md section 3 ("fields after the tag, in order").
+TABLE = {
+    1: ("SET", "`key`: text, `value`: bytes, `expire_ms`: i64"),
+    2: ("DEL", "`key`: text"),
+    3: ("EXPIRE", "`key`: text, `seconds`: i64 ≥ 0"),
+    4: ("LPUSH", "`key`: text, `values`: list of bytes"),
+    5: ("RPUSH", "`key`: text, `values`: list of bytes"),
+    6: ("LPOP", "`key`: text"),
+    7: ("RPOP", "`key`: text"),
+    8: ("ZADD", "`key`: text, `members`: list of (f64, text)"),
+    9: ("ZREM", "`key`: text, `members`: list of text"),
+    10: ("PERSIST", "`key`: text"),
+    11: ("PEXPIRE", "`key`: text, `milliseconds`: i64 ≥ 0"),
+    12: ("INCR", "`key`: text"),
+    13: ("DECR", "`key`: text"),
+    14: ("HSET", "`key`: text, `fields`: list of (text, bytes)"),
+    15: ("HDEL", "`key`: text, `fields`: list of text"),
+    16: ("HINCRBY", "`key`: text, `field`: text, `delta`: i64"),
+    17: ("SADD", "`key`: text, `members`: list of text"),
+    18: ("SREM", "`key`: text, `members`: list of text"),
+    19: ("INCRBY", "`key`: text, `delta`: i64"),
+    20: ("DECRBY", "`key`: text, `delta`: i64"),
+    21: ("APPEND", "`key`: text, `value`: bytes"),
+    22: ("RENAME", "`key`: text, `newkey`: text"),
+    23: ("PROTO.SET", "`key`: text, `type_name`: text, `data`: bytes, `expire_ms`: i64"),
+    24: ("PROTO.REGISTER", "`name`: text, `descriptor`: bytes"),
+    25: ("VADD", "`key`: text, `element`: text, `vector`: list ≤ 65536 of f32, `metric`: u8, "
+                 "`quantization`: u8, `connectivity`: u32, `expansion_add`: u32"),
+    26: ("VREM", "`key`: text, `element`: text"),
+    27: ("COPY", "`source`: text, `destination`: text, `replace`: bool"),
+    28: ("LSET", "`key`: text, `index`: i64, `value`: bytes"),
+    29: ("LTRIM", "`key`: text, `start`: i64, `stop`: i64"),
+    30: ("LINSERT", "`key`: text, `before`: bool, `pivot`: bytes, `value`: bytes"),
+    31: ("LREM", "`key`: text, `count`: i64, `value`: bytes"),
+    32: ("SETRANGE", "`key`: text, `offset`: i64 ≥ 0, `value`: bytes"),
+    33: ("SETBIT", "`key`: text, `offset`: i64 ≥ 0, `value`: u8"),
+    34: ("BITOP", "`op`: bitop, `dest`: text, `keys`: list of text"),
+    35: ("PEXPIREAT", "`key`: text, `timestamp_ms`: i64 ≥ 0"),
+}
+
+SCALARS = ("text", "bytes", "i64", "i64 ≥ 0", "u32", "u8", "bool", "bitop", "f64", "f32")
+FIXED = {"i64": ("<q", 8), "i64 ≥ 0": ("<q", 8), "u32": ("<I", 4), "u8": ("<B", 1),
+         "bool": ("<B", 1), "bitop": ("<B", 1), "f64": ("<Q", 8), "f32": ("<I", 4)}
+
+
+def _layout(text):
+    """A layout from the table's notation: a scalar name, or ("list", max, [item layouts])."""
+    text = text.strip()
+    if text in SCALARS:
+        return text
+    m = re.fullmatch(r"list(?: ≤ (\d+))? of (.+)", text)
+    if not m:
+        raise ValueError("not a layout: " + text)
+    limit = int(m.group(1)) if m.group(1) else COUNT_MAX
+    item = m.group(2)
+    if item.startswith("("):
+        parts = [_layout(p) for p in item.strip("()").split(",")]
+    else:
+        parts = [_layout(item)]
+    return ("list", limit, parts)
+
+
+def _fields(text):
+    return [(name, _layout(layout)) for name, layout in re.findall(r"`(\w+)`: (.*?)(?=, `|$)", text)]
+
+
+KINDS = {tag: (name, _fields(fields)) for tag, (name, fields) in TABLE.items()}
+BY_NAME = {name: (tag, fields) for tag, (name, fields) in KINDS.items()}
+
+
+class DecodeError(Exception):
+    """A bare record that does not decode: its class (FORMAT.md 9.2) and field."""
+
+    def __init__(self, cls, field):
+        super().__init__(f"{cls} in field {field}")
+        self.cls = cls
+        self.field = field
+
+
+class Refused(Exception):
+    """A record a writer must refuse: a value outside its field's domain (out_of_domain)."""
+
+
+class Malformed(Exception):
+    """JSON that is not a record at all (a wrong type, a missing or unknown field)."""
+
+
+class Unsupported(Exception):
+    """Something this port does not do (version 3: AES-256-GCM is not in the stdlib)."""
+
+
+def crc32(data):
+    """CRC-32/ISO-HDLC (FORMAT.md section 4); zlib's is this one."""
+    return zlib.crc32(data) & 0xFFFFFFFF
+
+
+assert crc32(b"123456789") == 0xCBF43926
+
+
+# ---------------------------------------------------------------------------------------
+# Decoding.
+
+class _Cursor:
+    def __init__(self, data, pos=0, end=None):
+        self.data = data
+        self.pos = pos
+        self.end = len(data) if end is None else end
+
+    def take(self, n, field):
+        if self.end - self.pos < n:
+            raise DecodeError("truncated", field)
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def length(self, field, limit):
+        (n,) = struct.unpack("<I", self.take(4, field))
+        if n > limit:
+            raise DecodeError("too_long", field)
+        return n
+
+
+def _shortest(bits, width):
+    """A decimal reading back to the float with these bits (a reading aid)."""
+    fmt, ifmt = ("<d", "<Q") if width == 64 else ("<f", "<I")
+    value = struct.unpack(fmt, struct.pack(ifmt, bits))[0]
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "inf" if value > 0 else "-inf"
+    if width == 64:
+        return repr(value)
+    for digits in range(1, 10):
+        text = "%.*g" % (digits, value)
+        try:
+            if struct.unpack("<I", struct.pack("<f", float(text)))[0] == bits:
+                return text
+        except OverflowError:
+            pass
+    return repr(value)
+
+
+def _read(c, layout, field, validate):
+    """Reads one value; with validate=False only the extent is found (no domain checks)."""
+    if layout in ("text", "bytes"):
+        raw = c.take(c.length(field, FIELD_LEN_MAX), field)
+        if layout == "bytes":
+            value = {"hex": raw.hex()}
+            try:
+                value["text"] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            return value
+        if not validate:
+            return None
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DecodeError("invalid_utf8", field) from None
+    if isinstance(layout, tuple):
+        _, limit, parts = layout
+        count = c.length(field, limit)
+        items = []
+        for _ in range(count):
+            values = [_read(c, part, field, validate) for part in parts]
+            items.append(values[0] if len(parts) == 1 else values)
+        return items
+    fmt, size = FIXED[layout]
+    (value,) = struct.unpack(fmt, c.take(size, field))
+    if validate:
+        if layout == "i64 ≥ 0" and value < 0:
+            raise DecodeError("negative", field)
+        if layout == "bool" and value not in (0, 1):
+            raise DecodeError("not_a_bool", field)
+        if layout == "bitop" and value > 3:
+            raise DecodeError("unknown_bitop", field)
+    if layout == "bool":
+        return value == 1
+    if layout == "f64":
+        return {"bits": "0x%016x" % value, "value": _shortest(value, 64)}
+    if layout == "f32":
+        return {"bits": "0x%08x" % value, "value": _shortest(value, 32)}
+    return value
+
+
+def _fields_of(c):
+    (tag,) = c.take(1, "tag")
+    if tag not in KINDS:
+        raise DecodeError("unknown_tag", "tag")
+    return KINDS[tag]
+
+
+def decode_record(data):
+    """The record (JSON dict) of a bare record: tag and payload, exactly (FORMAT.md 9.2)."""
+    c = _Cursor(data)
+    name, fields = _fields_of(c)
+    record = {"kind": name}
+    for field, layout in fields:
+        record[field] = _read(c, layout, field, True)
+    if c.pos != c.end:
+        raise DecodeError("trailing_bytes", "record")
+    return record
+
+
+def record_end(data, pos):
+    """Where the record at `pos` ends (tag and payload), found from its tag, lengths and counts
+    only; raises DecodeError (unknown_tag, too_long, truncated) when that cannot be known."""
+    c = _Cursor(data, pos)
+    _, fields = _fields_of(c)
+    for field, layout in fields:
+        _read(c, layout, field, False)
+    return c.pos
+
+
+# ---------------------------------------------------------------------------------------
+# Encoding.
+
+def _int(value, low, high):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Malformed("expected an integer")
+    if not low <= value <= high:
+        raise Refused(f"{value} is outside {low}..{high}")
+    return value
+
+
+def _hex(text, what):
+    if not isinstance(text, str) or not re.fullmatch(r"(?:[0-9a-f]{2})*", text):
+        raise Malformed(what + " is not lowercase hex")
+    return bytes.fromhex(text)
+
+
+def _float_bits(value, width):
+    if not isinstance(value, dict) or set(value) - {"bits", "value"} or "bits" not in value:
+        raise Malformed("a float is {\"bits\": \"0x...\"}")
+    digits = width // 4
+    bits = value["bits"]
+    if not isinstance(bits, str) or not re.fullmatch(r"0x[0-9a-f]{%d}" % digits, bits):
+        raise Malformed("bad float bits")
+    bits = int(bits, 16)
+    if "value" in value:
+        fmt, ifmt = ("<d", "<Q") if width == 64 else ("<f", "<I")
+        real = struct.unpack(fmt, struct.pack(ifmt, bits))[0]
+        try:
+            shown = float(value["value"])
+            if width == 32:
+                shown = struct.unpack("<f", struct.pack("<f", shown))[0]
+        except (TypeError, ValueError, OverflowError):
+            raise Malformed("a float's value is not a number") from None
+        agrees = (shown != shown and real != real) or (
+            shown == real and struct.pack(fmt, shown) == struct.pack(fmt, real))
+        if not agrees:
+            raise Malformed("a float's value disagrees with its bits")
+    return bits
+
+
+def _write(value, layout, out):
+    if layout == "text":
+        if not isinstance(value, str):
+            raise Malformed("expected a string")
+        raw = value.encode("utf-8")
+        if len(raw) > FIELD_LEN_MAX:
+            raise Refused("text over its limit")
+        out += struct.pack("<I", len(raw)) + raw
+    elif layout == "bytes":
+        if not isinstance(value, dict) or set(value) - {"hex", "text"} or "hex" not in value:
+            raise Malformed("bytes are {\"hex\": ...}")
+        raw = _hex(value["hex"], "bytes")
+        if "text" in value and (not isinstance(value["text"], str) or value["text"].encode("utf-8") != raw):
+            raise Malformed("text disagrees with hex")
+        if len(raw) > FIELD_LEN_MAX:
+            raise Refused("bytes over their limit")
+        out += struct.pack("<I", len(raw)) + raw
+    elif isinstance(layout, tuple):
+        _, limit, parts = layout
+        if not isinstance(value, list):
+            raise Malformed("expected an array")
+        if len(value) > limit:
+            raise Refused("a list over its limit")
+        out += struct.pack("<I", len(value))
+        for item in value:
+            if len(parts) == 1:
+                _write(item, parts[0], out)
+            else:
+                if not isinstance(item, list) or len(item) != len(parts):
+                    raise Malformed("a pair is a two-element array")
+                for part_value, part in zip(item, parts):
+                    _write(part_value, part, out)
+    elif layout == "bool":
+        if not isinstance(value, bool):
+            raise Malformed("expected true or false")
+        out.append(1 if value else 0)
+    elif layout in ("f64", "f32"):
+        width = 64 if layout == "f64" else 32
+        out += struct.pack("<Q" if width == 64 else "<I", _float_bits(value, width))
+    else:
+        low, high = {"i64": (I64_MIN, I64_MAX), "i64 ≥ 0": (0, I64_MAX), "u32": (0, 0xFFFFFFFF),
+                     "u8": (0, 255), "bitop": (0, 3)}[layout]
+        out += struct.pack(FIXED[layout][0], _int(value, low, high))
+
+
+def encode_record(record):
+    """The bare record (tag and payload) of a record's JSON; Refused for a value out of its
+    domain, Malformed for JSON that is no record."""
+    if not isinstance(record, dict) or not isinstance(record.get("kind"), str):
+        raise Malformed("a record is an object with a kind")
+    if record["kind"] not in BY_NAME:
+        raise Malformed("no kind is named " + record["kind"])
+    tag, fields = BY_NAME[record["kind"]]
+    names = {name for name, _ in fields}
+    extra = set(record) - names - {"kind"}
+    if extra:
+        raise Malformed("unknown fields " + ", ".join(sorted(extra)))
+    out = bytearray([tag])
+    for name, layout in fields:
+        if name not in record:
+            raise Malformed("missing field " + name)
+        _write(record[name], layout, out)
+    return bytes(out)
+
+
+def write_file(records, version=2):
+    """The bytes of a new file holding these records (FORMAT.md section 7)."""
+    if version != 2:
+        raise Unsupported("this port writes version 2 only (version 3 needs AES-256-GCM)")
+    out = bytearray(MAGIC + bytes([version]))
+    for record in records:
+        body = encode_record(record)
+        out += body + struct.pack("<I", crc32(body))
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------------------------
+# Reading files: intact records and verdicts (FORMAT.md section 6).
+
+class Result:
+    """How reading a file went: the records before the end or the damage, the verdict, and
+    the error record-by-record reading reports (None: it ends without error)."""
+
+    def __init__(self, records, verdict, read_error):
+        self.records = records
+        self.verdict = verdict
+        self.read_error = read_error
+
+    def to_json(self):
+        return {"records": self.records, "verdict": self.verdict, "readError": self.read_error}
+
+
+def _unreadable(cause):
+    return Result([], {"verdict": "unreadable", "cause": cause}, {"class": cause, "offset": None})
+
+
+def _partial_header(data):
+    """FORMAT.md section 1: a crash while the file was being created."""
+    n = len(data)
+    if n < HEADER_LEN and data == MAGIC[:n]:
+        return True
+    landed = len(data.rstrip(b"\0"))
+    return n <= HEADER_LEN and landed < n and data[:landed] == MAGIC[:landed]
+
+
+def _plain_step(data, pos):
+    """What is at `pos` of a plaintext file: ("record", record, length) or ("damage", class,
+    failed), following "Classifying the record at an offset"."""
+    try:
+        end = record_end(data, pos)
+    except DecodeError as e:
+        return ("damage", e.cls, False)
+    if end - pos > RECORD_LEN_MAX:
+        return ("damage", "checksum_mismatch", True)
+    if end + 4 > len(data):
+        return ("damage", "truncated", False)
+    (stored,) = struct.unpack("<I", data[end:end + 4])
+    if crc32(data[pos:end]) != stored:
+        return ("damage", "checksum_mismatch", True)
+    try:
+        record = decode_record(data[pos:end])
+    except DecodeError as e:
+        return ("damage", e.cls, True)
+    return ("record", record, end + 4 - pos)
+
+
+def _sealed_chain(data, pos):
+    """Whether the bytes from `pos` are a chain of sealed frames (section 6, the version
+    byte): needs no key."""
+    at, frames = pos, 0
+    while len(data) - at >= SEALED_HEADER_LEN:
+        (length,) = struct.unpack("<I", data[at + NONCE_LEN:at + SEALED_HEADER_LEN])
+        if not GCM_TAG_LEN <= length <= SEALED_LEN_MAX:
+            return False
+        end = at + SEALED_HEADER_LEN + length
+        if end > len(data):
+            return frames > 0
+        if data[end - GCM_TAG_LEN:end] == bytes(GCM_TAG_LEN):
+            return False
+        frames += 1
+        at = end
+    return frames > 0
+
+
+def read_file(data, key=None):
+    """Reads a whole file (bytes); `key` is 32 bytes or None. Returns a Result; raises
+    Unsupported where AES-256-GCM would be needed."""
+    if _partial_header(data):
+        return Result([], {"verdict": "torn_tail", "offset": 0, "cause": "partial_header"}, None)
+    if data[:len(MAGIC)] != MAGIC[:min(len(data), len(MAGIC))]:
+        return _unreadable("invalid_magic")
+    version = data[4]
+    if version not in VERSIONS:
+        return _unreadable("unsupported_version")
+    if version == 3:
+        if key is None:
+            return _unreadable("encryption_required")
+        raise Unsupported("version 3 needs AES-256-GCM, which the standard library lacks")
+    records, pos = [], HEADER_LEN
+    while pos < len(data):
+        step = _plain_step(data, pos)
+        if step[0] == "record":
+            records.append(step[1])
+            pos += step[2]
+            continue
+        return _judge(data, pos, step[1], step[2], records, key)
+    return Result(records, {"verdict": "clean"}, None)
+
+
+def _judge(data, pos, cls, failed, records, key):
+    if not failed and not any(data[pos:]):
+        cls = "zeros"
+    error = {"class": cls, "offset": pos} if failed else None
+    for q in range(pos + 1, len(data)):
+        if _plain_step(data, q)[0] == "record":
+            verdict = {"verdict": "corrupt", "offset": pos, "nextIntact": q, "cause": cls}
+            return Result(records, verdict, error or {"class": "corrupt", "offset": pos})
+    if pos == HEADER_LEN and not records:
+        # No plaintext record is intact anywhere: is the version byte damaged?
+        if _sealed_chain(data, pos):
+            verdict = {"verdict": "corrupt", "offset": pos, "nextIntact": pos, "cause": "version_mismatch"}
+            return Result(records, verdict, {"class": "corrupt", "offset": pos})
+        if key is not None:
+            raise Unsupported("telling sealed records under a plaintext header needs AES-256-GCM")
+    return Result(records, {"verdict": "torn_tail", "offset": pos, "cause": cls}, error)
