@@ -9,13 +9,15 @@
 //! - [`sim`]: a simulated disk with a persistence model, crash states and faults;
 //! - [`gen`]: proptest strategies for records;
 //! - [`json`], [`hexdump`], [`walk`]: the lossless JSON of records and the annotated hex dump;
-//! - [`fixtures`]: the golden fixture set.
+//! - [`fixtures`]: the golden fixture set;
+//! - [`check`]: the checker engines, run against any implementation behind one trait.
 //!
 //! The property the model exists for: replaying the records that executing any command
 //! sequence logged, into a fresh store at the same clock, gives a store equal to the one that
 //! executed them.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod command;
 pub mod fixtures;
 pub mod gen;
