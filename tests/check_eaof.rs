@@ -310,3 +310,88 @@ fn checking_every_cut_costs_linear_time_in_the_file() {
         "whole reading should grow quadratically"
     );
 }
+
+/// A longer campaign, by hand (until `eaof explore` does it): every engine with the sizes
+/// the environment gives, e.g.
+/// `EAOF_DEPTH=4 EAOF_SECONDS=300 EAOF_CASES=20000 cargo test --release --test check_eaof \
+///  longer_campaign -- --ignored --nocapture` (add `EAOF_TARGET=ember` for ember 0.4.9,
+/// `PROPTEST_RNG_SEED` for another seed).
+#[test]
+#[ignore]
+fn longer_campaign() {
+    let var = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (depth, seconds, cases) = (
+        var("EAOF_DEPTH", 4),
+        var("EAOF_SECONDS", 120),
+        var("EAOF_CASES", 4096),
+    );
+    let ember = std::env::var("EAOF_TARGET").is_ok_and(|t| t == "ember");
+    for v in Version::ALL {
+        let mut target: Box<dyn Target> = match ember {
+            true => Box::new(
+                eaof_model::check::ember::EmberTarget::new(v).expect("a temporary directory"),
+            ),
+            false => Box::new(EaofSim::new(v)),
+        };
+        let budget = || Budget::seconds(seconds as f64 / 8.0);
+        let ignore = if ember {
+            FailureKind::ALL.to_vec()
+        } else {
+            Vec::new()
+        };
+        let config = explore::ExploreConfig {
+            depth: depth as usize,
+            ignore: ignore.clone(),
+            ..Default::default()
+        };
+        let mut last = Instant::now();
+        let report = explore::run(&mut *target, &config, &budget(), &mut |p| {
+            if last.elapsed().as_secs() >= 10 {
+                last = Instant::now();
+                eprintln!(
+                    "{:?}: {}/{:?} sequences, {} crash states",
+                    p.elapsed, p.done, p.total, p.crash_states
+                );
+            }
+        });
+        println!(
+            "{report}{:.0} states/s",
+            report.counts.crash_states as f64 / report.elapsed.as_secs_f64()
+        );
+        let config = sequences::SequencesConfig {
+            cases: cases as u32,
+            seed: seed_from_env(0x5e9_0001),
+            ignore: ignore.clone(),
+            ..Default::default()
+        };
+        println!(
+            "{}",
+            sequences::run(&mut *target, &config, &budget(), &mut no_progress())
+        );
+        let config = damage::DamageConfig {
+            cases: (cases / 16) as u32,
+            seed: seed_from_env(0xda_3a6e),
+            ignore: ignore.clone(),
+            ..Default::default()
+        };
+        println!(
+            "{}",
+            damage::run(&mut *target, &config, &budget(), &mut no_progress())
+        );
+        let config = faults::FaultsConfig {
+            scripts: (cases / 64) as u32,
+            seed: seed_from_env(0xfa_0175),
+            ignore,
+            ..Default::default()
+        };
+        println!(
+            "{}",
+            faults::run(&mut *target, &config, &budget(), &mut no_progress())
+        );
+    }
+}

@@ -207,6 +207,11 @@ impl<'r, 't> Player<'r, 't> {
                 return Ok(());
             }
         }
+        if !self.open {
+            // A reopen the format allows to refuse (a v3 file whose only complete record
+            // does not authenticate reads as a wrong key): judged with its image.
+            return Ok(());
+        }
         if self.failed.is_none() {
             let synced = self.rec.target.sync();
             if synced.is_ok() {
