@@ -156,9 +156,9 @@ pub fn run(
             let ops = target
                 .operations()
                 .zip(start_ops)
-                .map_or(0, |(end, start)| end - start);
+                .map_or(0, |(end, start)| end.saturating_sub(start));
             let len = target.file().map_err(HarnessError)?.bytes.len();
-            Ok((ops, (len - start_len) as u64))
+            Ok((ops, len.saturating_sub(start_len) as u64))
         })();
         let (ops, appended) = match dry {
             Ok(dry) => dry,

@@ -141,7 +141,10 @@ impl History {
 
     /// How many records lie wholly in the first `len` bytes of the file.
     pub fn whole_before(&self, len: usize) -> usize {
-        self.spans.partition_point(|s| s.end <= len)
+        // The leading records that end by `len` (a scan, not a binary search: after a
+        // faulty reopen the spans need not be sorted, and the count must only grow with
+        // `len`).
+        self.spans.iter().take_while(|s| s.end <= len).count()
     }
 
     /// Judges what a recovery read: see the module documentation.

@@ -325,8 +325,12 @@ impl<'t> Recoverer<'t> {
         let mut fnv = Fnv::default();
         let mut at = 0;
         for span in &history.spans()[..in_file] {
-            fnv.feed(&bytes[at..span.start]);
-            at = span.start;
+            // Spans only move forward in a file a writer appends to; a writer that wrote
+            // elsewhere is judged by what is read, not by this hash.
+            if let Some(chunk) = bytes.get(at..span.start) {
+                fnv.feed(chunk);
+                at = span.start;
+            }
             prefix.push(fnv.0);
         }
         for image in images {
