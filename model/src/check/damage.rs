@@ -313,6 +313,9 @@ pub fn run(
     let progress = RefCell::new(progress);
     let done = RefCell::new(0u64);
     let shrinking = std::cell::Cell::new(false);
+    // The last failing run is the minimal case proptest reports: kept as it ran, since a
+    // target with random nonces need not fail the same way twice.
+    let last_failure = RefCell::new(None);
     let mut runner = runner(config.seed, config.cases, config.shrink_iters);
     let result = runner.run(&cases(config), |(commands, damages)| {
         let mut report = report.borrow_mut();
@@ -347,10 +350,12 @@ pub fn run(
         {
             Some(hit) => {
                 shrinking.set(true);
-                Err(TestCaseError::fail(format!(
+                let error = format!(
                     "{:?} ({}): {}",
                     hit.finding.kind, hit.damage, hit.finding.detail
-                )))
+                );
+                *last_failure.borrow_mut() = Some((commands, hits));
+                Err(TestCaseError::fail(error))
             }
             None => {
                 for hit in hits {
@@ -361,19 +366,18 @@ pub fn run(
         }
     });
     let mut report = report.into_inner();
-    if let Err(TestError::Fail(_, (commands, damages))) = result {
-        if let Ok((hits, _)) = play_case(&mut **target.borrow_mut(), &commands, &damages, config) {
-            for hit in hits {
-                let case = || Case {
-                    seed: config.seed,
-                    steps: commands.iter().cloned().map(Step::Command).collect(),
-                    crash: hit.image,
-                    damage: Some(hit.damage),
-                    fault: None,
-                    picked: Vec::new(),
-                };
-                report.record(hit.finding, case, &config.ignore);
-            }
+    if let (Err(TestError::Fail(..)), Some((commands, hits))) = (result, last_failure.into_inner())
+    {
+        for hit in hits {
+            let case = || Case {
+                seed: config.seed,
+                steps: commands.iter().cloned().map(Step::Command).collect(),
+                crash: hit.image,
+                damage: Some(hit.damage),
+                fault: None,
+                picked: Vec::new(),
+            };
+            report.record(hit.finding, case, &config.ignore);
         }
     }
     report.elapsed = started.elapsed();

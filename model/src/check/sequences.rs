@@ -105,6 +105,9 @@ pub fn run(
     let progress = RefCell::new(progress);
     let done = RefCell::new(0u64);
     let shrinking = std::cell::Cell::new(false);
+    // The last failing run is the minimal case proptest reports: kept as it ran, since a
+    // target with random nonces need not fail the same way twice.
+    let last_failure = RefCell::new(None);
     let mut runner = runner(config.seed, config.cases, config.shrink_iters);
     let result = runner.run(&steps(config.max_steps), |steps| {
         let mut report = report.borrow_mut();
@@ -119,7 +122,7 @@ pub fn run(
             config.linear,
             &config.ignore,
         );
-        let (found, counts, _) = match played {
+        let (found, counts, picked) = match played {
             Ok(played) => played,
             Err(e) => {
                 report.skipped = Some(e.to_string());
@@ -145,10 +148,9 @@ pub fn run(
         {
             Some(f) => {
                 shrinking.set(true);
-                Err(TestCaseError::fail(format!(
-                    "{:?}: {}",
-                    f.finding.kind, f.finding.detail
-                )))
+                let error = format!("{:?}: {}", f.finding.kind, f.finding.detail);
+                *last_failure.borrow_mut() = Some((steps, found, picked));
+                Err(TestCaseError::fail(error))
             }
             None => {
                 for f in found {
@@ -159,26 +161,19 @@ pub fn run(
         }
     });
     let mut report = report.into_inner();
-    if let Err(TestError::Fail(_, minimal)) = result {
-        // Play the minimal case once more for its findings.
-        if let Ok((found, _, picked)) = play_case(
-            &mut **target.borrow_mut(),
-            &minimal,
-            config.seed,
-            config.linear,
-            &config.ignore,
-        ) {
-            for f in found {
-                let case = || Case {
-                    seed: config.seed,
-                    steps: minimal[..(f.step + 1).min(minimal.len())].to_vec(),
-                    crash: f.image,
-                    damage: None,
-                    fault: None,
-                    picked: picked.clone(),
-                };
-                report.record(f.finding, case, &config.ignore);
-            }
+    if let (Err(TestError::Fail(..)), Some((minimal, found, picked))) =
+        (result, last_failure.into_inner())
+    {
+        for f in found {
+            let case = || Case {
+                seed: config.seed,
+                steps: minimal[..(f.step + 1).min(minimal.len())].to_vec(),
+                crash: f.image,
+                damage: None,
+                fault: None,
+                picked: picked.clone(),
+            };
+            report.record(f.finding, case, &config.ignore);
         }
     }
     report.elapsed = started.elapsed();
