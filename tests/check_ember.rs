@@ -73,7 +73,7 @@ fn damage_for(v: Version, config: damage::DamageConfig, kinds: &[FailureKind]) -
     )
 }
 
-/// D4: ember's v2 writer writes eight record kinds its v2 reader does not know; the
+/// H1 (D3): ember's v2 writer writes eight record kinds its v2 reader does not know; the
 /// explorer meets one (SETRANGE) in a one-command log that no crash touched.
 #[test]
 fn harness_finds_that_ember_v2_cannot_read_record_kinds_its_writer_writes() {
@@ -102,7 +102,7 @@ fn harness_finds_that_ember_v2_cannot_read_record_kinds_its_writer_writes() {
     assert!(v3.failure(FailureKind::CleanReadFailed).is_none(), "{v3}");
 }
 
-/// D5: a bit flip in a length field mid-file reads as a clean end: every record after it is
+/// H2: a bit flip in a length field mid-file reads as a clean end: every record after it is
 /// dropped without an error.
 #[test]
 fn harness_finds_that_ember_reads_a_damaged_length_mid_file_as_a_clean_end() {
@@ -124,7 +124,7 @@ fn harness_finds_that_ember_reads_a_damaged_length_mid_file_as_a_clean_end() {
     }
 }
 
-/// D6: zeros after the last record (a file grown before its data landed) are read as an
+/// H3: zeros after the last record (a file grown before its data landed) are read as an
 /// error (`UnknownTag(0)` in v2, `DecryptionFailed` in v3), not as a torn tail.
 #[test]
 fn harness_finds_that_ember_reads_zeros_after_a_crash_as_an_error() {
@@ -137,7 +137,7 @@ fn harness_finds_that_ember_reads_zeros_after_a_crash_as_an_error() {
     }
 }
 
-/// D7: reopening a file whose last record a crash tore appends after the torn bytes: the
+/// H4: reopening a file whose last record a crash tore appends after the torn bytes: the
 /// records appended are unreadable, and acknowledged ones are lost at the next recovery.
 #[test]
 fn harness_finds_that_ember_appends_after_a_torn_tail() {
@@ -168,7 +168,7 @@ fn harness_finds_that_ember_appends_after_a_torn_tail() {
     }
 }
 
-/// D8: a new file's header is written but not synced; a crash can leave it empty or torn,
+/// H5: a new file's header is written but not synced; a crash can leave it empty or torn,
 /// which the reader refuses (`UnexpectedEof`) and the writer appends after (no header is
 /// rewritten, so nothing appended ever reads back).
 #[test]
@@ -187,7 +187,7 @@ fn harness_finds_that_ember_leaves_a_new_file_s_header_unsynced() {
     }
 }
 
-/// D9: reopening a corrupt file (intact records after the damage) appends behind the
+/// H6: reopening a corrupt file (intact records after the damage) appends behind the
 /// damage: the reader stops at the damage, so every record appended is lost.
 #[test]
 fn harness_finds_that_ember_appends_to_a_corrupt_file() {
