@@ -3,7 +3,7 @@
 //! For each image the [`Recoverer`] loads it into the target (a crash), reads it back with
 //! the implementation's reader, reopens its writer (recovery), appends a marker record,
 //! syncs and reads back again; and it asks the format's reference reader (eaof's
-//! [`Scanner`]) for the verdict the format gives the same bytes. The findings:
+//! `Scanner`, see [`crate::check::reference`]) for the verdict the format gives the same bytes. The findings:
 //! - what was read is a prefix of what was written, holds every acknowledged record, and
 //!   replays to a state the model had ([`History::judge`]);
 //! - a crash image ends where the format says (every record wholly before the damage read,
@@ -28,11 +28,11 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use eaof::format::HEADER_LEN;
-use eaof::scanner::Scanner;
 use eaof::{AofRecord, Verdict};
 
 use crate::check::crash::{CrashImage, Fnv};
 use crate::check::history::History;
+pub use crate::check::reference::{shape, shift_verdict, Reference};
 use crate::check::report::{Counts, FailureKind, Finding};
 use crate::check::target::{ReadBack, ReadEnd, Target, TargetError, Version};
 use crate::gen::record_lists_bit_equal;
@@ -43,91 +43,6 @@ pub fn marker() -> AofRecord {
         key: "eaof-check:marker".into(),
         value: bytes::Bytes::from_static(b"appended after recovery"),
         expire_ms: -1,
-    }
-}
-
-/// What the format's reference reader (eaof's `Scanner`) makes of some bytes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reference {
-    /// The verdict, or why the file cannot be read at all (not EAOF, unsupported version,
-    /// sealed without a key).
-    pub verdict: Result<Verdict, String>,
-}
-
-impl Reference {
-    /// Judges `bytes` as a file of `version`.
-    pub fn of(bytes: &[u8], version: Version) -> Self {
-        let key = version.key();
-        Reference {
-            verdict: Scanner::new(bytes, key.as_ref())
-                .map(Scanner::finish)
-                .map_err(|e| format!("{e:?}")),
-        }
-    }
-
-    /// Whether a reader must end without error.
-    pub fn reads_ok(&self) -> bool {
-        matches!(&self.verdict, Ok(v) if v.to_read_result().is_ok())
-    }
-
-    /// Intact records before the end or the damage.
-    pub fn records(&self) -> usize {
-        self.verdict.as_ref().map_or(0, |v| v.records() as usize)
-    }
-
-    /// Whether a writer must refuse to reopen the file: unreadable, corrupt, or sealed
-    /// under another key.
-    pub fn must_refuse(&self) -> bool {
-        match &self.verdict {
-            Err(_) => true,
-            Ok(v) => matches!(v, Verdict::Corrupt { .. }) || v.is_wrong_key(),
-        }
-    }
-}
-
-/// Moves a verdict of a tail image to the file it stands for: `records` more records, and
-/// offsets from `shift` bytes further in.
-pub fn shift_verdict(verdict: &Verdict, records: u64, shift: u64) -> Verdict {
-    match verdict.clone() {
-        Verdict::Clean { records: r, end } => Verdict::Clean {
-            records: r + records,
-            end: end + shift,
-        },
-        Verdict::TornTail {
-            records: r,
-            offset,
-            len,
-            cause,
-        } => Verdict::TornTail {
-            records: r + records,
-            offset: offset + shift,
-            len,
-            cause,
-        },
-        Verdict::Corrupt {
-            records: r,
-            offset,
-            next_intact,
-            cause,
-        } => Verdict::Corrupt {
-            records: r + records,
-            offset: offset + shift,
-            next_intact: next_intact + shift,
-            cause,
-        },
-    }
-}
-
-/// The class, record count and offset of a verdict: what the format's rule fixes.
-fn shape(v: &Verdict) -> (&'static str, u64, u64) {
-    match v {
-        Verdict::Clean { records, end } => ("clean", *records, *end),
-        Verdict::TornTail {
-            records, offset, ..
-        } => ("torn tail", *records, *offset),
-        Verdict::Corrupt {
-            records, offset, ..
-        } => ("corrupt", *records, *offset),
     }
 }
 
@@ -493,7 +408,7 @@ impl<'t> Recoverer<'t> {
             )),
             _ => {}
         }
-        for mut finding in self.judge_reopen(&outcome, history, skip) {
+        for mut finding in self.judge_reopen(&outcome, skip) {
             if torn_header && finding.kind == FailureKind::AppendLost {
                 finding.kind = FailureKind::TornHeaderNotRecreated;
             }
@@ -504,7 +419,7 @@ impl<'t> Recoverer<'t> {
 
     /// The reopen and append findings of an outcome whose first `skip` records are not in
     /// its image.
-    fn judge_reopen(&self, outcome: &Outcome, history: &History, skip: usize) -> Vec<Finding> {
+    fn judge_reopen(&self, outcome: &Outcome, skip: usize) -> Vec<Finding> {
         let mut findings = Vec::new();
         match (&outcome.reopen, &outcome.after) {
             (Err(e), _) if !outcome.reference.must_refuse() => findings.push(Finding::new(
@@ -519,7 +434,6 @@ impl<'t> Recoverer<'t> {
                 let mut want = outcome.read.records.clone();
                 want.push(marker());
                 if after.end != ReadEnd::Clean || !record_lists_bit_equal(&after.records, &want) {
-                    let _ = history;
                     findings.push(Finding::new(
                         FailureKind::AppendLost,
                         format!(
@@ -642,7 +556,7 @@ impl<'t> Recoverer<'t> {
                 ),
             ));
         }
-        findings.extend(self.judge_reopen(&outcome, history, 0));
+        findings.extend(self.judge_reopen(&outcome, 0));
         Ok(findings)
     }
 }
