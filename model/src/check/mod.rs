@@ -17,7 +17,7 @@
 //!   before their data landed);
 //! - [`history`]: what was written, and which model states a recovery may give;
 //! - [`recover`]: recovering an image through a target and judging it, in linear time over
-//!   all cuts of a file; [`reference`]: the format's verdict on the same bytes;
+//!   all cuts of a file; [`mod@reference`]: the format's verdict on the same bytes;
 //! - [`script`]: playing commands, flushes, syncs and crashes on the model and a target;
 //! - [`alphabet`]: the commands; [`report`]: counts, failures and replayable cases.
 //!
