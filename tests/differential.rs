@@ -20,6 +20,7 @@ use eaof::aof::WriterOptions;
 use eaof::encryption::{CountingNonces, EncryptionKey};
 use eaof::storage::FsStorage;
 use eaof::{AofReader, AofRecord as Ours, AofWriter, RecordKind};
+use eaof_model::check::ember::{from_ember as from_seed, to_ember as to_seed};
 use eaof_model::gen::{
     any_records, edges, record_lists_bit_equal, record_of_kind, records_bit_equal, EDGES,
 };
@@ -48,62 +49,6 @@ const SEED_V2_UNREADABLE: [RecordKind; 8] = [
     RecordKind::SetBit,
     RecordKind::BitOp,
 ];
-
-/// `to_seed` and `from_seed`: the same variant with the same fields, for all 35 kinds. Both
-/// matches are exhaustive, so a kind missing here does not compile.
-macro_rules! conversions {
-    ($($variant:ident { $($field:ident),+ }),+ $(,)?) => {
-        fn to_seed(r: &Ours) -> Seed {
-            match r.clone() {
-                $(Ours::$variant { $($field),+ } => Seed::$variant { $($field),+ },)+
-            }
-        }
-
-        fn from_seed(r: &Seed) -> Ours {
-            match r.clone() {
-                $(Seed::$variant { $($field),+ } => Ours::$variant { $($field),+ },)+
-            }
-        }
-    };
-}
-
-conversions! {
-    Set { key, value, expire_ms },
-    Del { key },
-    Expire { key, seconds },
-    LPush { key, values },
-    RPush { key, values },
-    LPop { key },
-    RPop { key },
-    ZAdd { key, members },
-    ZRem { key, members },
-    Persist { key },
-    Pexpire { key, milliseconds },
-    Incr { key },
-    Decr { key },
-    HSet { key, fields },
-    HDel { key, fields },
-    HIncrBy { key, field, delta },
-    SAdd { key, members },
-    SRem { key, members },
-    IncrBy { key, delta },
-    DecrBy { key, delta },
-    Append { key, value },
-    Rename { key, newkey },
-    ProtoSet { key, type_name, data, expire_ms },
-    ProtoRegister { name, descriptor },
-    VAdd { key, element, vector, metric, quantization, connectivity, expansion_add },
-    VRem { key, element },
-    Copy { source, destination, replace },
-    LSet { key, index, value },
-    LTrim { key, start, stop },
-    LInsert { key, before, pivot, value },
-    LRem { key, count, value },
-    SetRange { key, offset, value },
-    SetBit { key, offset, value },
-    BitOp { op, dest, keys },
-    Pexpireat { key, timestamp_ms },
-}
 
 fn fail(what: impl std::fmt::Display) -> TestCaseError {
     TestCaseError::fail(what.to_string())

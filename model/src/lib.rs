@@ -11,13 +11,15 @@
 //! - [`json`], [`hexdump`], [`walk`]: the lossless JSON of records and the annotated hex dump;
 //! - [`fixtures`]: the golden fixture set;
 //! - [`fuzzing`]: the properties the fuzz targets check;
-//! - [`vectors`]: the test vectors for ports (`fixtures/vectors.json`).
+//! - [`vectors`]: the test vectors for ports (`fixtures/vectors.json`);
+//! - [`check`]: the checker engines, run against any implementation behind one trait.
 //!
 //! The property the model exists for: replaying the records that executing any command
 //! sequence logged, into a fresh store at the same clock, gives a store equal to the one that
 //! executed them.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod command;
 pub mod fixtures;
 pub mod fuzzing;

@@ -1,0 +1,204 @@
+//! Engine: exhaustive bounded exploration.
+//!
+//! Every sequence of up to `depth` letters over a small alphabet (the commands of
+//! [`crate::check::alphabet::explorer_commands`], each written and flushed as a server does,
+//! and a sync), shortest first; after each sequence, a crash: the file is read whole (every
+//! record in it must read back), then every image the crash can leave (every prefix of the
+//! bytes not yet synced, and in harsh mode every file grown before its data landed, ending in
+//! zeros or garbage) is recovered and judged (see `crate::check::recover`). A crash after
+//! a sequence's `i`-th letter is the crash after the sequence of its first `i` letters, so
+//! every crash point of every sequence is covered.
+//!
+//! Identical disk images are merged: an image is recovered once, whichever sequence left it
+//! (its identity is the hash of the bytes before the last intact record and of the rest);
+//! for an image met again only the acknowledgement check is redone. Cuts cost linear time in
+//! the file: each is read from the last record boundary before it, and tails are cached by
+//! their bytes.
+//!
+//! Failures are kept first of each kind in exploration order: the shortest sequence, then
+//! the shortest image. The run stops at the budget (a deadline, a number of sequences) and
+//! reports how far it got; `Progress` is reported every 256 sequences.
+
+use std::time::Instant;
+
+use crate::check::alphabet::{self, T0_MS};
+use crate::check::crash::CrashMode;
+use crate::check::recover::{HarnessError, Recoverer};
+use crate::check::report::{Budget, Case, FailureKind, Progress, Report};
+use crate::check::script::{Player, Step};
+use crate::check::target::Target;
+use crate::command::Command;
+use crate::Store;
+
+/// What to explore.
+#[derive(Debug, Clone)]
+pub struct ExploreConfig {
+    /// Longest sequence.
+    pub depth: usize,
+    /// The commands (a sync is always a letter too).
+    pub commands: Vec<Command>,
+    /// Files grown before their data landed, too.
+    pub harsh: bool,
+    /// Seed of garbage fills.
+    pub seed: u64,
+    /// Read cuts from record boundaries (`false` reads each image whole, to check the
+    /// shortcut).
+    pub linear: bool,
+    /// Kinds of failure counted but not reported.
+    pub ignore: Vec<FailureKind>,
+}
+
+impl Default for ExploreConfig {
+    fn default() -> Self {
+        ExploreConfig {
+            depth: 3,
+            commands: alphabet::explorer_commands(),
+            harsh: true,
+            seed: 0xe8_7104e,
+            linear: true,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// One letter of the alphabet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Letter {
+    /// A command, written and flushed.
+    Command(Command),
+    /// A sync.
+    Sync,
+}
+
+impl ExploreConfig {
+    /// The alphabet: the commands, then a sync.
+    pub fn letters(&self) -> Vec<Letter> {
+        self.commands
+            .iter()
+            .cloned()
+            .map(Letter::Command)
+            .chain(std::iter::once(Letter::Sync))
+            .collect()
+    }
+
+    /// Sequences of length 1 to `depth`.
+    pub fn sequences(&self) -> u64 {
+        let n = self.letters().len() as u64;
+        (1..=self.depth as u32)
+            .map(|l| n.saturating_pow(l))
+            .fold(0u64, u64::saturating_add)
+    }
+}
+
+/// The steps a sequence of letters plays.
+pub fn steps(letters: &[Letter]) -> Vec<Step> {
+    letters
+        .iter()
+        .flat_map(|l| match l {
+            Letter::Command(c) => vec![Step::Command(c.clone()), Step::Flush],
+            Letter::Sync => vec![Step::Sync],
+        })
+        .collect()
+}
+
+/// Plays `steps` on a fresh file and checks the crash after them; findings go to `report`.
+fn explore_one(
+    rec: &mut Recoverer<'_>,
+    steps: &[Step],
+    config: &ExploreConfig,
+    mode: CrashMode,
+    report: &mut Report,
+) -> Result<(), HarnessError> {
+    let mut player = Player::new(rec, Store::new(T0_MS), config.seed, &config.ignore)?;
+    player.exhaustive();
+    let mut go = true;
+    for (i, step) in steps.iter().enumerate() {
+        if !player.step(i, step)? {
+            go = false;
+            break;
+        }
+    }
+    if go {
+        player.check_crash(steps.len(), mode)?;
+    }
+    report.counts.commands += player.commands;
+    report.counts.records += player.records;
+    for f in std::mem::take(&mut player.found) {
+        let case = || Case {
+            seed: config.seed,
+            steps: steps.to_vec(),
+            crash: f.image,
+            damage: None,
+            fault: None,
+            picked: Vec::new(),
+        };
+        report.record(f.finding, case, &config.ignore);
+    }
+    Ok(())
+}
+
+/// Runs the engine: see the module documentation.
+pub fn run(
+    target: &mut dyn Target,
+    config: &ExploreConfig,
+    budget: &Budget,
+    progress: &mut dyn FnMut(Progress),
+) -> Report {
+    let started = Instant::now();
+    let mut report = Report::new("explore", target.name(), config.seed);
+    let letters = config.letters();
+    let total = config.sequences();
+    let mode = if config.harsh {
+        CrashMode::Harsh { seed: config.seed }
+    } else {
+        CrashMode::Prefixes
+    };
+    let mut rec = Recoverer::new(target, config.linear);
+    let mut done = 0u64;
+    'lengths: for len in 1..=config.depth {
+        // An odometer over the letters: every sequence of this length, in order.
+        let mut digits = vec![0usize; len];
+        loop {
+            if budget.exhausted(done) {
+                report.complete = false;
+                break 'lengths;
+            }
+            let sequence: Vec<Letter> = digits.iter().map(|&d| letters[d].clone()).collect();
+            if let Err(e) = explore_one(&mut rec, &steps(&sequence), config, mode, &mut report) {
+                report.skipped = Some(e.to_string());
+                report.complete = false;
+                break 'lengths;
+            }
+            done += 1;
+            if done % 256 == 0 {
+                let mut snapshot = report.clone();
+                snapshot.counts.crash_states = rec.counts.crash_states;
+                progress(snapshot.progress(done, Some(total), started));
+            }
+            if !advance(&mut digits, letters.len()) {
+                break;
+            }
+        }
+    }
+    let commands = report.counts.commands;
+    let records = report.counts.records;
+    report.counts = rec.counts;
+    report.counts.cases = done;
+    report.counts.commands = commands;
+    report.counts.records = records;
+    report.elapsed = started.elapsed();
+    progress(report.progress(done, Some(total), started));
+    report
+}
+
+/// Advances an odometer (last digit fastest); false once it wrapped around.
+fn advance(digits: &mut [usize], radix: usize) -> bool {
+    for digit in digits.iter_mut().rev() {
+        *digit += 1;
+        if *digit < radix {
+            return true;
+        }
+        *digit = 0;
+    }
+    false
+}

@@ -1,0 +1,225 @@
+//! Engine: a failed write or sync at every operation of a short run (targets that inject
+//! faults: eaof on the simulated disk).
+//!
+//! For each generated script (commands, flushes, syncs), a dry run counts the storage
+//! operations it makes and the bytes it appends; then the script runs once with each
+//! operation failing in turn (a sync with EIO, dropping the unsynced bytes as Linux does; an
+//! append with EIO and no effect), and once with the disk full after each byte count (a
+//! short write of every length). The properties:
+//! - after the first failed call, every call is refused (the writer is poisoned), touching
+//!   nothing;
+//! - in every state a crash can then leave, nothing acknowledged by a successful sync is
+//!   lost, what is read is a prefix of what was written and replays to a state the model
+//!   had; the writer reopens (cutting a torn tail), and records appended then read back.
+
+use std::time::Instant;
+
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+
+use crate::check::alphabet::{self, T0_MS};
+use crate::check::crash::CrashMode;
+use crate::check::recover::{HarnessError, Recoverer};
+use crate::check::report::{runner, Budget, Case, FailureKind, Finding, Progress, Report};
+use crate::check::script::{Found, Player, Step};
+use crate::check::target::{Fault, Target};
+use crate::Store;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct FaultsConfig {
+    /// Generated scripts.
+    pub scripts: u32,
+    /// Commands per script.
+    pub commands: usize,
+    /// Check harsh crash images too (files grown before their data landed).
+    pub harsh: bool,
+    /// Seed of the scripts (and of garbage).
+    pub seed: u64,
+    /// Read cuts from record boundaries.
+    pub linear: bool,
+    /// Kinds of failure counted but not reported.
+    pub ignore: Vec<FailureKind>,
+}
+
+impl Default for FaultsConfig {
+    fn default() -> Self {
+        FaultsConfig {
+            scripts: 4,
+            commands: 6,
+            harsh: true,
+            seed: 0xfa_0175,
+            linear: true,
+            ignore: Vec::new(),
+        }
+    }
+}
+
+/// A script: commands, each written, some flushed, some synced.
+fn script(commands: usize) -> BoxedStrategy<Vec<Step>> {
+    let step = (
+        alphabet::command(),
+        prop_oneof![Just(None), Just(Some(Step::Flush)), Just(Some(Step::Sync))],
+    );
+    prop::collection::vec(step, commands)
+        .prop_map(|steps| {
+            steps
+                .into_iter()
+                .flat_map(|(c, then)| std::iter::once(Step::Command(c)).chain(then))
+                .collect()
+        })
+        .boxed()
+}
+
+/// Plays `steps` with `fault` armed right after the file is created, then checks every
+/// crash state. Returns the findings and the recoverer's counts.
+fn run_with_fault(
+    target: &mut dyn Target,
+    steps: &[Step],
+    fault: Option<Fault>,
+    config: &FaultsConfig,
+) -> Result<(Vec<Found>, crate::check::Counts, bool), HarnessError> {
+    let mut rec = Recoverer::new(target, config.linear);
+    let mut player = Player::new(&mut rec, Store::new(T0_MS), config.seed, &config.ignore)?;
+    if let Some(fault) = fault {
+        player
+            .recoverer()
+            .target
+            .inject(fault)
+            .map_err(HarnessError)?;
+        player.expect_faults();
+    }
+    for (i, step) in steps.iter().enumerate() {
+        if !player.step(i, step)? {
+            break;
+        }
+    }
+    let fired = player.failed().is_some();
+    let mode = if config.harsh {
+        CrashMode::Harsh { seed: config.seed }
+    } else {
+        CrashMode::Prefixes
+    };
+    if !player.failing() {
+        player.check_crash(steps.len(), mode)?;
+    }
+    let found = player.found.clone();
+    let (commands, records) = (player.commands, player.records);
+    let mut counts = rec.counts;
+    counts.commands = commands;
+    counts.records = records;
+    counts.faults = u64::from(fault.is_some());
+    Ok((found, counts, fired))
+}
+
+/// Runs the engine: see the module documentation.
+pub fn run(
+    target: &mut dyn Target,
+    config: &FaultsConfig,
+    budget: &Budget,
+    progress: &mut dyn FnMut(Progress),
+) -> Report {
+    let started = Instant::now();
+    let mut report = Report::new("faults", target.name(), config.seed);
+    let mut runner = runner(config.seed, config.scripts, 0);
+    let strategy = script(config.commands);
+    let mut done = 0u64;
+    if target.operations().is_none() {
+        report.skipped = Some(format!(
+            "{} cannot inject faults: it does its own I/O on real files",
+            target.name()
+        ));
+        report.elapsed = started.elapsed();
+        return report;
+    }
+    'scripts: for _ in 0..config.scripts {
+        let Ok(tree) = strategy.new_tree(&mut runner) else {
+            break;
+        };
+        let steps = tree.current();
+        // Dry run: how many operations and appended bytes the script makes.
+        let dry = (|| -> Result<(u64, u64), HarnessError> {
+            let mut rec = Recoverer::new(&mut *target, config.linear);
+            let mut player = Player::new(&mut rec, Store::new(T0_MS), config.seed, &[])?;
+            let start_ops = player.recoverer().target.operations();
+            let start_len = player
+                .recoverer()
+                .target
+                .file()
+                .map_err(HarnessError)?
+                .bytes
+                .len();
+            for (i, step) in steps.iter().enumerate() {
+                player.step(i, step)?;
+            }
+            let target = &mut player.recoverer().target;
+            let ops = target
+                .operations()
+                .zip(start_ops)
+                .map_or(0, |(end, start)| end.saturating_sub(start));
+            let len = target.file().map_err(HarnessError)?.bytes.len();
+            Ok((ops, len.saturating_sub(start_len) as u64))
+        })();
+        let (ops, appended) = match dry {
+            Ok(dry) => dry,
+            Err(e) => {
+                report.skipped = Some(e.to_string());
+                break;
+            }
+        };
+        let faults = (0..ops)
+            .map(|after| Fault::FailOpAt { after })
+            .chain((0..appended).map(|bytes| Fault::FailWriteAfter { bytes }));
+        for fault in faults {
+            if budget.exhausted(done) {
+                report.complete = false;
+                break 'scripts;
+            }
+            let (found, counts, fired) =
+                match run_with_fault(&mut *target, &steps, Some(fault), config) {
+                    Ok(run) => run,
+                    Err(e) => {
+                        report.skipped = Some(e.to_string());
+                        break 'scripts;
+                    }
+                };
+            done += 1;
+            report.counts.add(&counts);
+            if !fired {
+                let finding = Finding::new(
+                    FailureKind::WriterFailed,
+                    format!("the fault {fault:?} never made a call fail"),
+                );
+                report.record(finding, || case(config, &steps, Some(fault), None), &[]);
+            }
+            for f in found {
+                let image = f.image;
+                report.record(
+                    f.finding,
+                    || case(config, &steps, Some(fault), image),
+                    &config.ignore,
+                );
+            }
+            progress(report.progress(done, None, started));
+        }
+        report.counts.cases += 1;
+    }
+    report.elapsed = started.elapsed();
+    report
+}
+
+fn case(
+    config: &FaultsConfig,
+    steps: &[Step],
+    fault: Option<Fault>,
+    crash: Option<crate::check::crash::CrashImage>,
+) -> Case {
+    Case {
+        seed: config.seed,
+        steps: steps.to_vec(),
+        crash,
+        damage: None,
+        fault,
+        picked: Vec::new(),
+    }
+}

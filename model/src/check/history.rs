@@ -1,0 +1,238 @@
+//! What was written to a log, and which model states recovering it may give.
+//!
+//! A [`History`] follows one log file through a run: every record handed to the writer, in
+//! file order, with where its frame lies in the file; the model state after each command
+//! since the file was last (re)opened; and how many records a successful sync acknowledged.
+//!
+//! [`History::judge`] is the property every engine checks on what a recovery read: the
+//! records are exactly the first records written (bit for bit: nothing invented, nothing
+//! reordered), at least every acknowledged one, and replaying them into a fresh store at the
+//! model's clock gives a state the model had after some prefix of the commands.
+//!
+//! Time: the model's clock never moves during a run. ember logs relative TTLs and recovery
+//! re-anchors them at replay time, so a replay at the clock the commands ran at gives back
+//! the same deadlines; with a moving clock it would need to replay in step (see the model
+//! report in docs/ember-0.4.9.md).
+
+use std::collections::HashMap;
+
+use eaof::AofRecord;
+
+use crate::check::report::{FailureKind, Finding};
+use crate::check::target::Version;
+use crate::gen::records_bit_equal;
+use crate::Store;
+
+/// The byte range a record's frame takes (or would take) in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// Its first byte.
+    pub start: usize,
+    /// One past its last byte.
+    pub end: usize,
+}
+
+/// One log file's history.
+#[derive(Debug, Clone)]
+pub struct History {
+    version: Version,
+    clock_ms: u64,
+    records: Vec<AofRecord>,
+    spans: Vec<Span>,
+    /// Where the next record's frame starts.
+    next: usize,
+    /// (records in the file, model state) after each command since the last (re)opening;
+    /// the first entry is the state at the opening.
+    states: Vec<(usize, Store)>,
+    acked: usize,
+    opened_at: usize,
+    reopened: bool,
+    /// Whether a record was ever written where the header belongs (a writer that reopened
+    /// a torn header without rewriting it).
+    headerless: bool,
+    /// Replay verdicts by number of records (the records are checked to be a prefix first).
+    judged: HashMap<usize, Result<(), Finding>>,
+}
+
+impl History {
+    /// A new file (header only, at `header_len`) and the model state it starts from.
+    pub fn new(version: Version, start: Store, header_len: usize) -> Self {
+        History {
+            version,
+            clock_ms: start.now_ms(),
+            records: Vec::new(),
+            spans: Vec::new(),
+            next: header_len,
+            states: vec![(0, start)],
+            acked: 0,
+            opened_at: 0,
+            reopened: false,
+            headerless: false,
+            judged: HashMap::new(),
+        }
+    }
+
+    /// Every record handed to the writer, in file order.
+    pub fn records(&self) -> &[AofRecord] {
+        &self.records
+    }
+
+    /// Where each record's frame lies.
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+
+    /// Records acknowledged by a successful sync.
+    pub fn acked(&self) -> usize {
+        self.acked
+    }
+
+    /// Records in the file when the writer was last (re)opened.
+    pub fn opened_at(&self) -> usize {
+        self.opened_at
+    }
+
+    /// Whether the file was reopened after a crash (rather than created).
+    pub fn reopened(&self) -> bool {
+        self.reopened
+    }
+
+    /// Whether a record was ever written where the header belongs.
+    pub fn headerless(&self) -> bool {
+        self.headerless
+            || self
+                .spans
+                .iter()
+                .any(|s| s.start < eaof::format::HEADER_LEN)
+    }
+
+    /// The model state after the last command.
+    pub fn state(&self) -> &Store {
+        &self.states[self.states.len() - 1].1
+    }
+
+    /// A record was handed to the writer.
+    pub fn wrote(&mut self, record: AofRecord) {
+        let len = self.version.frame_len(&record).unwrap_or(0);
+        self.spans.push(Span {
+            start: self.next,
+            end: self.next + len,
+        });
+        self.next += len;
+        self.records.push(record);
+    }
+
+    /// A command finished, leaving the model in `state`.
+    pub fn ran(&mut self, state: &Store) {
+        self.states.push((self.records.len(), state.clone()));
+    }
+
+    /// A sync returned `Ok`: every record written so far is acknowledged.
+    pub fn synced(&mut self) {
+        self.acked = self.records.len();
+    }
+
+    /// Forgets every acknowledgement: for files damaged on purpose, where losing
+    /// acknowledged records is the damage, not a defect.
+    pub fn forget_acks(&mut self) {
+        self.acked = 0;
+        self.judged.clear();
+    }
+
+    /// How many records lie wholly in the first `len` bytes of the file.
+    pub fn whole_before(&self, len: usize) -> usize {
+        // The leading records that end by `len` (a scan, not a binary search: after a
+        // faulty reopen the spans need not be sorted, and the count must only grow with
+        // `len`).
+        self.spans.iter().take_while(|s| s.end <= len).count()
+    }
+
+    /// Judges what a recovery read: see the module documentation.
+    pub fn judge(&mut self, returned: &[AofRecord]) -> Result<(), Finding> {
+        if let Some(i) = (0..returned.len()).find(|&i| {
+            self.records
+                .get(i)
+                .is_none_or(|w| !records_bit_equal(w, &returned[i]))
+        }) {
+            return Err(Finding::new(
+                FailureKind::PhantomState,
+                format!(
+                    "record {i} read back as {:?}, written as {:?}",
+                    returned[i],
+                    self.records.get(i)
+                ),
+            ));
+        }
+        let k = returned.len();
+        if k < self.acked {
+            return Err(Finding::new(
+                FailureKind::AckedLost,
+                format!(
+                    "{k} records recovered, {} acknowledged by a sync (lost from {:?})",
+                    self.acked, self.records[k]
+                ),
+            ));
+        }
+        if let Some(verdict) = self.judged.get(&k) {
+            return verdict.clone();
+        }
+        let verdict = self.replay_matches(returned);
+        self.judged.insert(k, verdict.clone());
+        verdict
+    }
+
+    fn replay_matches(&self, returned: &[AofRecord]) -> Result<(), Finding> {
+        let mut replayed = Store::new(self.clock_ms);
+        if let Err((i, e)) = replayed.apply_all(returned) {
+            return Err(Finding::new(
+                FailureKind::PhantomState,
+                format!("replay refused record {i}: {e}"),
+            ));
+        }
+        let acked = self.acked;
+        if self
+            .states
+            .iter()
+            .any(|(count, state)| *count >= acked && *state == replayed)
+        {
+            return Ok(());
+        }
+        let kind = if self.states.iter().any(|(_, state)| *state == replayed) {
+            FailureKind::AckedLost
+        } else {
+            FailureKind::PhantomState
+        };
+        Err(Finding::new(
+            kind,
+            format!(
+                "replaying the {} records recovered gives {:?}, which the model never had after \
+                 the {acked} acknowledged records",
+                returned.len(),
+                replayed.entries().collect::<Vec<_>>()
+            ),
+        ))
+    }
+
+    /// The history of the file after a crash and a reopen: the records recovered, all of
+    /// them durable, the state they replay to, and the next record starting at `next`
+    /// (the file's length after the reopen).
+    pub fn recovered(&self, returned: &[AofRecord], next: usize) -> History {
+        let mut state = Store::new(self.clock_ms);
+        // Judged before: a prefix of what was written, which replays.
+        let _ = state.apply_all(returned);
+        let k = returned.len();
+        History {
+            version: self.version,
+            clock_ms: self.clock_ms,
+            records: returned.to_vec(),
+            spans: self.spans[..k.min(self.spans.len())].to_vec(),
+            next,
+            states: vec![(k, state)],
+            acked: k,
+            opened_at: k,
+            reopened: true,
+            headerless: self.headerless(),
+            judged: HashMap::new(),
+        }
+    }
+}

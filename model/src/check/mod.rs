@@ -1,0 +1,50 @@
+//! The checker engines: they hold an implementation of the format, behind the [`Target`]
+//! seam, to the model.
+//!
+//! The question every engine answers: after any sequence of commands, any crash, torn write,
+//! truncation, bit flip or I/O fault, does reading the log back and replaying it into a fresh
+//! [`crate::Store`] give a state the model had, with nothing acknowledged lost and no damage
+//! hidden?
+//!
+//! The seam and what it runs on:
+//! - [`target`]: write, flush, sync, crash (load an image), reopen, read back;
+//! - [`eaof`]: adapters for eaof itself (simulated disk with faults, real files); `ember`
+//!   (feature `ember`): ember-persistence 0.4.9, and the record conversions;
+//! - [`files`]: a real log file and the harness's account of its durability.
+//!
+//! The machinery the engines share:
+//! - [`crash`]: the file-level crash model (every cut of the unsynced bytes, files grown
+//!   before their data landed);
+//! - [`history`]: what was written, and which model states a recovery may give;
+//! - [`recover`]: recovering an image through a target and judging it, in linear time over
+//!   all cuts of a file; [`mod@reference`]: the format's verdict on the same bytes;
+//! - [`script`]: playing commands, flushes, syncs and crashes on the model and a target;
+//! - [`alphabet`]: the commands; [`report`]: counts, failures and replayable cases.
+//!
+//! The engines, each generic over the target and each returning a [`Report`]:
+//! - [`sequences`]: random command sequences with syncs and crashes (proptest, shrinking);
+//! - [`damage`]: every truncation point, every single-bit flip, random multi-byte damage;
+//! - [`faults`]: a failed write or sync at every operation of a short run;
+//! - [`explore`]: every sequence up to a length over a small alphabet, every crash point,
+//!   every surviving prefix, identical disk states merged.
+pub mod alphabet;
+pub mod crash;
+pub mod damage;
+pub mod eaof;
+#[cfg(feature = "ember")]
+pub mod ember;
+pub mod explore;
+pub mod faults;
+pub mod files;
+pub mod history;
+pub mod recover;
+pub mod reference;
+pub mod report;
+pub mod script;
+pub mod sequences;
+pub mod target;
+
+pub use report::{Budget, Case, Counts, Failure, FailureKind, Finding, Progress, Report};
+pub use target::{
+    ErrorKind, Fault, FileState, Op, ReadBack, ReadEnd, Target, TargetError, Version,
+};

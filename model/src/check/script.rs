@@ -1,0 +1,409 @@
+//! A run: client commands, flushes, syncs and crashes, played on the model and a target at
+//! once, with every crash recovered and judged.
+//!
+//! The [`Player`] keeps the model [`Store`] and the [`History`] of the log in step with the
+//! target. A [`Step::Crash`] checks the file as it stands (the clean read of what is on disk,
+//! then every cut of the unsynced bytes, read linearly), picks one crash image, recovers it
+//! through the target (read back, reopen), and goes on from the state recovered: later
+//! commands are appended by the reopened writer, so a writer that appends where its reader
+//! cannot follow loses them, and the next check says so.
+//!
+//! With faults armed ([`Player::expect_faults`]), the first failed call is expected; every
+//! later call must then be refused as poisoned, and the model stops executing commands
+//! (their records can no longer reach the log).
+
+use std::fmt;
+
+use crate::check::crash::{self, CrashImage, CrashMode};
+use crate::check::history::History;
+use crate::check::recover::{Flow, HarnessError, Recoverer};
+use crate::check::report::{FailureKind, Finding};
+use crate::check::target::{ErrorKind, FileState, TargetError};
+use crate::command::Command;
+use crate::Store;
+use eaof::format::HEADER_LEN;
+
+/// One step of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Execute a command on the model and write the records it logs (unflushed).
+    Command(Command),
+    /// Hand buffered records to the operating system.
+    Flush,
+    /// Make everything written durable (acknowledging it).
+    Sync,
+    /// Crash now, into the crash image number `pick` (modulo their count) of the prefix
+    /// images, or of all images when `harsh`; recover and go on.
+    Crash {
+        /// Whether images of files grown before their data landed are candidates.
+        harsh: bool,
+        /// Which image.
+        pick: u32,
+    },
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Command(c) => write!(f, "{c:?}"),
+            Step::Flush => f.write_str("flush"),
+            Step::Sync => f.write_str("sync"),
+            Step::Crash { harsh, pick } => write!(
+                f,
+                "crash into image {pick} of the {} images",
+                if *harsh { "harsh" } else { "prefix" }
+            ),
+        }
+    }
+}
+
+/// A finding, where in the run it was made, and the crash image it concerns.
+#[derive(Debug, Clone)]
+pub struct Found {
+    /// The finding.
+    pub finding: Finding,
+    /// The index of the step (the steps' length for the final check).
+    pub step: usize,
+    /// The crash image recovered, if any.
+    pub image: Option<CrashImage>,
+}
+
+/// Plays steps on the model and a target.
+pub struct Player<'r, 't> {
+    rec: &'r mut Recoverer<'t>,
+    store: Store,
+    history: History,
+    garbage_seed: u64,
+    ignore: Vec<FailureKind>,
+    faults: bool,
+    exhaustive: bool,
+    failed: Option<TargetError>,
+    open: bool,
+    /// Every finding, in order (ignored ones included).
+    pub found: Vec<Found>,
+    /// Commands executed on the model.
+    pub commands: u64,
+    /// Records handed to the target.
+    pub records: u64,
+    /// The crash images recovered to go on with, by crash step.
+    pub picked: Vec<(usize, CrashImage)>,
+}
+
+/// Whether a run goes on.
+type Go = Result<bool, HarnessError>;
+
+impl<'r, 't> Player<'r, 't> {
+    /// A player starting from `start` (whose clock never moves), on a target it creates.
+    pub fn new(
+        rec: &'r mut Recoverer<'t>,
+        start: Store,
+        garbage_seed: u64,
+        ignore: &[FailureKind],
+    ) -> Result<Self, HarnessError> {
+        let version = rec.version();
+        let mut player = Player {
+            rec,
+            store: start.clone(),
+            history: History::new(version, start, HEADER_LEN),
+            garbage_seed,
+            ignore: ignore.to_vec(),
+            faults: false,
+            exhaustive: false,
+            failed: None,
+            open: true,
+            found: Vec::new(),
+            commands: 0,
+            records: 0,
+            picked: Vec::new(),
+        };
+        if let Err(e) = player.rec.target.create() {
+            if e.kind == ErrorKind::Harness {
+                return Err(HarnessError(e));
+            }
+            player.open = false;
+            player.note(
+                0,
+                None,
+                Finding::new(FailureKind::WriterFailed, e.to_string()),
+            );
+        }
+        Ok(player)
+    }
+
+    /// Expect injected faults: the first failed call is not a finding.
+    pub fn expect_faults(&mut self) {
+        self.faults = true;
+    }
+
+    /// Check every image of a crash even after a finding (for counts of every kind).
+    pub fn exhaustive(&mut self) {
+        self.exhaustive = true;
+    }
+
+    /// The first failed call, once faults were expected.
+    pub fn failed(&self) -> Option<&TargetError> {
+        self.failed.as_ref()
+    }
+
+    /// The recoverer (its counts).
+    pub fn recoverer(&mut self) -> &mut Recoverer<'t> {
+        self.rec
+    }
+
+    /// The history of the log.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Whether any finding that is not ignored was made.
+    pub fn failing(&self) -> bool {
+        self.found
+            .iter()
+            .any(|f| !self.ignore.contains(&f.finding.kind))
+    }
+
+    /// Records a finding; returns whether the run may go on.
+    fn note(&mut self, step: usize, image: Option<CrashImage>, finding: Finding) -> bool {
+        let ignored = self.ignore.contains(&finding.kind);
+        self.found.push(Found {
+            finding,
+            step,
+            image,
+        });
+        ignored
+    }
+
+    /// Judges the result of a writer call.
+    fn call(&mut self, step: usize, result: Result<(), TargetError>) -> Go {
+        match (result, &self.failed) {
+            (Err(e), _) if e.kind == ErrorKind::Harness => Err(HarnessError(e)),
+            (Ok(()), None) => Ok(true),
+            (Ok(()), Some(first)) => {
+                let detail = format!("a call succeeded after the failure {first}");
+                Ok(self.note(step, None, Finding::new(FailureKind::NotPoisoned, detail)))
+            }
+            (Err(e), None) if self.faults => {
+                self.failed = Some(e);
+                Ok(true)
+            }
+            (Err(e), None) => Ok(self.note(
+                step,
+                None,
+                Finding::new(FailureKind::WriterFailed, e.to_string()),
+            )),
+            (Err(e), Some(_)) if e.kind == ErrorKind::Poisoned => Ok(true),
+            (Err(e), Some(first)) => {
+                let detail = format!("after the failure {first}, a call failed with {e} instead of being refused as poisoned");
+                Ok(self.note(step, None, Finding::new(FailureKind::NotPoisoned, detail)))
+            }
+        }
+    }
+
+    /// Plays every step, then syncs and reads the whole file back. Stops at the first
+    /// finding that is not ignored.
+    pub fn play(&mut self, steps: &[Step]) -> Result<(), HarnessError> {
+        for (i, step) in steps.iter().enumerate() {
+            if !self.open || !self.step(i, step)? {
+                return Ok(());
+            }
+        }
+        if !self.open {
+            // A reopen the format allows to refuse (a v3 file whose only complete record
+            // does not authenticate reads as a wrong key): judged with its image.
+            return Ok(());
+        }
+        if self.failed.is_none() {
+            let synced = self.rec.target.sync();
+            if synced.is_ok() {
+                self.history.synced();
+            }
+            if !self.call(steps.len(), synced)? {
+                return Ok(());
+            }
+        }
+        let state = self.rec.target.file().map_err(HarnessError)?;
+        if let Some(finding) = self.rec.check_clean(&state.bytes, &mut self.history)? {
+            self.note(steps.len(), None, finding);
+        }
+        Ok(())
+    }
+
+    /// Plays one step; returns whether the run goes on.
+    pub fn step(&mut self, i: usize, step: &Step) -> Go {
+        match step {
+            Step::Command(command) => self.command(i, command),
+            Step::Flush => {
+                let result = self.rec.target.flush();
+                self.call(i, result)
+            }
+            Step::Sync => {
+                let result = self.rec.target.sync();
+                if result.is_ok() && self.failed.is_none() {
+                    self.history.synced();
+                }
+                self.call(i, result)
+            }
+            Step::Crash { harsh, pick } => self.crash(i, *harsh, *pick),
+        }
+    }
+
+    fn command(&mut self, i: usize, command: &Command) -> Go {
+        if self.failed.is_some() {
+            // The log refuses everything now: only check that it does.
+            let probe = crate::check::recover::marker();
+            let result = self.rec.target.write(&probe);
+            return self.call(i, result);
+        }
+        self.commands += 1;
+        let Ok(records) = self.store.execute(command) else {
+            return Ok(true);
+        };
+        for record in records {
+            let result = self.rec.target.write(&record);
+            self.records += 1;
+            if result.is_ok() || self.failed.is_none() {
+                // A failed call's record counts as attempted: part of it may be on disk.
+                self.history.wrote(record);
+            }
+            if !self.call(i, result)? {
+                return Ok(false);
+            }
+        }
+        if self.failed.is_none() {
+            self.history.ran(&self.store);
+        }
+        Ok(true)
+    }
+
+    /// Checks the file as a crash now would leave it: the clean read of what is on disk,
+    /// then every image of `mode`. Returns whether the run may go on. (Recovering images
+    /// replaces the target's file: the run goes on only through [`Step::Crash`].)
+    pub fn check_crash(&mut self, i: usize, mode: CrashMode) -> Go {
+        let state = self.rec.target.file().map_err(HarnessError)?;
+        Ok(self.check_state(i, &state, mode)?.0)
+    }
+
+    /// Like [`Player::check_crash`] on `state`; also returns whether the file read back
+    /// whole (the condition for reading its cuts linearly).
+    fn check_state(
+        &mut self,
+        i: usize,
+        state: &FileState,
+        mode: CrashMode,
+    ) -> Result<(bool, bool), HarnessError> {
+        if let Some(finding) = self.rec.check_clean(&state.bytes, &mut self.history)? {
+            // Every image would show the same unreadable record: judge the file once.
+            return Ok((self.note(i, None, finding), false));
+        }
+        let images = crash::images(state, mode);
+        let ignore = self.ignore.clone();
+        let exhaustive = self.exhaustive;
+        let mut found = Vec::new();
+        self.rec.check_images(
+            &state.bytes,
+            &mut self.history,
+            &images,
+            &mut |image, finding| {
+                let ignored = ignore.contains(&finding.kind);
+                found.push((*image, finding));
+                if ignored || exhaustive {
+                    Flow::Continue
+                } else {
+                    Flow::Stop
+                }
+            },
+        )?;
+        let mut go = true;
+        for (image, finding) in found {
+            go &= self.note(i, Some(image), finding);
+        }
+        Ok((go, true))
+    }
+
+    fn crash(&mut self, i: usize, harsh: bool, pick: u32) -> Go {
+        // Taken once: recovering images replaces the target's file.
+        let state = self.rec.target.file().map_err(HarnessError)?;
+        let (go, readable) = self.check_state(i, &state, CrashMode::Prefixes)?;
+        if !go {
+            return Ok(false);
+        }
+        let mode = if harsh {
+            CrashMode::Harsh {
+                seed: self.garbage_seed,
+            }
+        } else {
+            CrashMode::Prefixes
+        };
+        let images = crash::images(&state, mode);
+        let image = images[pick as usize % images.len()];
+        self.picked.push((i, image));
+        if image.fill.is_some() && readable {
+            // Not among the prefix images just checked.
+            let mut found = Vec::new();
+            self.rec.check_images(
+                &state.bytes,
+                &mut self.history,
+                std::slice::from_ref(&image),
+                &mut |_, finding| {
+                    found.push(finding);
+                    Flow::Continue
+                },
+            )?;
+            let mut go = true;
+            for finding in found {
+                go &= self.note(i, Some(image), finding);
+            }
+            if !go {
+                return Ok(false);
+            }
+        }
+        // The crash: the whole image, read from its start.
+        let whole = image.build(&state.bytes);
+        let linear = match readable {
+            true => Some(
+                self.rec
+                    .linear_summary(&state.bytes, &self.history, &image)?,
+            ),
+            false => None,
+        };
+        let read = self.rec.target.read_image(&whole).map_err(HarnessError)?;
+        let summary = (read.records.len(), read.end.is_error());
+        if let Some(linear) = linear.filter(|&linear| linear != summary) {
+            let detail = format!(
+                "read from its start, the image gives {} records and {:?}; read from the last \
+                 record boundary, {} records and {}",
+                summary.0,
+                read.end,
+                linear.0,
+                if linear.1 { "an error" } else { "a clean end" }
+            );
+            if !self.note(
+                i,
+                Some(image),
+                Finding::new(FailureKind::InconsistentRead, detail),
+            ) {
+                return Ok(false);
+            }
+        }
+        if let Err(finding) = self.history.judge(&read.records) {
+            if !self.note(i, Some(image), finding) {
+                return Ok(false);
+            }
+        }
+        match self.rec.target.reopen() {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::Harness => return Err(HarnessError(e)),
+            Err(_) => {
+                // Judged with the image (a refusal the format allows, or a finding): the
+                // run cannot go on without a writer.
+                self.open = false;
+                return Ok(true);
+            }
+        }
+        let next = self.rec.target.file().map_err(HarnessError)?.bytes.len();
+        self.history = self.history.recovered(&read.records, next);
+        self.store = self.history.state().clone();
+        // Recovery goes on with the records read before any error, as ember's does.
+        Ok(true)
+    }
+}

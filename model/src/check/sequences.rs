@@ -1,0 +1,181 @@
+//! Engine: random command sequences, state-machine style (proptest, with shrinking).
+//!
+//! Each case is a sequence of commands over the small alphabet, flushes, syncs and crashes
+//! (into any prefix image, or any harsh image), played by a [`Player`]: the commands run on
+//! the model, their records go through the target, every crash is checked on every cut of
+//! the unsynced bytes and recovered from one image, and the run goes on from the state
+//! recovered; at the end everything is synced and read back. The property: after every
+//! crash the replayed store equals the model after some prefix of the commands, which holds
+//! every command a sync acknowledged, and nothing recovered or appended is lost. A failing
+//! case shrinks to a minimal sequence, reported with the seed.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use proptest::prelude::*;
+use proptest::test_runner::{TestCaseError, TestError};
+
+use crate::check::alphabet::{self, T0_MS};
+use crate::check::crash::CrashImage;
+use crate::check::recover::{HarnessError, Recoverer};
+use crate::check::report::{runner, Budget, Case, Counts, FailureKind, Progress, Report};
+use crate::check::script::{Found, Player, Step};
+use crate::check::target::Target;
+use crate::Store;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct SequencesConfig {
+    /// Generated sequences.
+    pub cases: u32,
+    /// Longest sequence.
+    pub max_steps: usize,
+    /// proptest's seed (and the garbage of harsh crash images).
+    pub seed: u64,
+    /// Read cuts from record boundaries (see `crate::check::recover`).
+    pub linear: bool,
+    /// Kinds of failure counted but not failing a case.
+    pub ignore: Vec<FailureKind>,
+    /// Shrinking steps for a failing case.
+    pub shrink_iters: u32,
+}
+
+impl Default for SequencesConfig {
+    fn default() -> Self {
+        SequencesConfig {
+            cases: 64,
+            max_steps: 24,
+            seed: 0x5e9_0001,
+            linear: true,
+            ignore: Vec::new(),
+            shrink_iters: 1024,
+        }
+    }
+}
+
+/// A step: mostly commands, some flushes and syncs, now and then a crash.
+pub fn step() -> BoxedStrategy<Step> {
+    prop_oneof![
+        10 => alphabet::command().prop_map(Step::Command),
+        4 => Just(Step::Flush),
+        3 => Just(Step::Sync),
+        1 => (any::<bool>(), any::<u32>()).prop_map(|(harsh, pick)| Step::Crash { harsh, pick }),
+    ]
+    .boxed()
+}
+
+/// Sequences of 1 to `max_steps` steps.
+pub fn steps(max_steps: usize) -> BoxedStrategy<Vec<Step>> {
+    prop::collection::vec(step(), 1..=max_steps.max(1)).boxed()
+}
+
+/// What one case found, counted, and which image each crash step recovered into.
+pub type Played = (Vec<Found>, Counts, Vec<(usize, CrashImage)>);
+
+/// Plays one case on `target` from an empty store.
+pub fn play_case(
+    target: &mut dyn Target,
+    steps: &[Step],
+    seed: u64,
+    linear: bool,
+    ignore: &[FailureKind],
+) -> Result<Played, HarnessError> {
+    let mut rec = Recoverer::new(target, linear);
+    let mut player = Player::new(&mut rec, Store::new(T0_MS), seed, ignore)?;
+    player.play(steps)?;
+    let (found, commands, records) = (player.found.clone(), player.commands, player.records);
+    let picked = player.picked.clone();
+    let mut counts = rec.counts;
+    counts.cases = 1;
+    counts.commands = commands;
+    counts.records = records;
+    Ok((found, counts, picked))
+}
+
+/// Runs the engine: see the module documentation.
+pub fn run(
+    target: &mut dyn Target,
+    config: &SequencesConfig,
+    budget: &Budget,
+    progress: &mut dyn FnMut(Progress),
+) -> Report {
+    let started = Instant::now();
+    let report = RefCell::new(Report::new("sequences", target.name(), config.seed));
+    let target = RefCell::new(target);
+    let progress = RefCell::new(progress);
+    let done = RefCell::new(0u64);
+    let shrinking = std::cell::Cell::new(false);
+    // The last failing run is the minimal case proptest reports: kept as it ran, since a
+    // target with random nonces need not fail the same way twice.
+    let last_failure = RefCell::new(None);
+    let mut runner = runner(config.seed, config.cases, config.shrink_iters);
+    let result = runner.run(&steps(config.max_steps), |steps| {
+        let mut report = report.borrow_mut();
+        if report.skipped.is_some() || budget.exhausted(*done.borrow()) {
+            report.complete = false;
+            return Ok(());
+        }
+        let played = play_case(
+            &mut **target.borrow_mut(),
+            &steps,
+            config.seed,
+            config.linear,
+            &config.ignore,
+        );
+        let (found, counts, picked) = match played {
+            Ok(played) => played,
+            Err(e) => {
+                report.skipped = Some(e.to_string());
+                return Ok(());
+            }
+        };
+        let mut counts = counts;
+        if shrinking.get() {
+            counts.shrinks = counts.cases;
+            counts.cases = 0;
+        } else {
+            *done.borrow_mut() += 1;
+        }
+        report.counts.add(&counts);
+        (progress.borrow_mut())(report.progress(
+            *done.borrow(),
+            Some(config.cases.into()),
+            started,
+        ));
+        match found
+            .iter()
+            .find(|f| !config.ignore.contains(&f.finding.kind))
+        {
+            Some(f) => {
+                shrinking.set(true);
+                let error = format!("{:?}: {}", f.finding.kind, f.finding.detail);
+                *last_failure.borrow_mut() = Some((steps, found, picked));
+                Err(TestCaseError::fail(error))
+            }
+            None => {
+                for f in found {
+                    report.record(f.finding, Case::default, &config.ignore);
+                }
+                Ok(())
+            }
+        }
+    });
+    let mut report = report.into_inner();
+    if let (Err(TestError::Fail(..)), Some((minimal, found, picked))) =
+        (result, last_failure.into_inner())
+    {
+        for f in found {
+            let case = || Case {
+                seed: config.seed,
+                steps: minimal[..(f.step + 1).min(minimal.len())].to_vec(),
+                crash: f.image,
+                damage: None,
+                fault: None,
+                picked: picked.clone(),
+            };
+            report.record(f.finding, case, &config.ignore);
+        }
+    }
+    report.elapsed = started.elapsed();
+    report
+}

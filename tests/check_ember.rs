@@ -1,0 +1,345 @@
+//! Every checker engine against ember-persistence 0.4.9, versions 2 and 3: the harness must
+//! find ember's known defects. Each defect is a test that fails if the harness stops
+//! finding it; each prints the minimal reproducer the engine produced (`--nocapture`).
+//! docs/ember-0.4.9.md, "Defects the harness finds", says what each costs a server and which
+//! test shows eaof immune.
+//!
+//! Every run looks for one kind of failure and counts the others (`FailureKind::all_but`),
+//! so that a defect found earlier in the run (ember's unsynced header shows up in nearly
+//! every crash) does not hide the one a test is about.
+
+use eaof_model::check::crash::Fill;
+use eaof_model::check::ember::EmberTarget;
+use eaof_model::check::report::{no_progress, Budget};
+use eaof_model::check::script::Step;
+use eaof_model::check::{
+    damage, explore, faults, sequences, Failure, FailureKind, Report, Version,
+};
+use eaof_model::Command;
+
+fn ember(v: Version) -> EmberTarget {
+    EmberTarget::new(v).expect("a temporary directory")
+}
+
+/// The first failure of `kind` in `report`, printed; the test fails without one.
+fn found(report: &Report, kind: FailureKind) -> Failure {
+    println!("{report}");
+    match report.failure(kind) {
+        Some(failure) => failure.clone(),
+        None => panic!("the harness no longer finds {kind:?}: {report}"),
+    }
+}
+
+fn explore_for(v: Version, depth: usize, harsh: bool, kinds: &[FailureKind]) -> Report {
+    let config = explore::ExploreConfig {
+        depth,
+        harsh,
+        ignore: FailureKind::all_but(kinds),
+        ..Default::default()
+    };
+    explore::run(
+        &mut ember(v),
+        &config,
+        &Budget::unlimited(),
+        &mut no_progress(),
+    )
+}
+
+fn sequences_for(v: Version, kinds: &[FailureKind]) -> Report {
+    let config = sequences::SequencesConfig {
+        cases: 128,
+        ignore: FailureKind::all_but(kinds),
+        ..Default::default()
+    };
+    sequences::run(
+        &mut ember(v),
+        &config,
+        &Budget::unlimited(),
+        &mut no_progress(),
+    )
+}
+
+fn damage_for(v: Version, config: damage::DamageConfig, kinds: &[FailureKind]) -> Report {
+    let config = damage::DamageConfig {
+        ignore: FailureKind::all_but(kinds),
+        shrink_iters: 256,
+        ..config
+    };
+    damage::run(
+        &mut ember(v),
+        &config,
+        &Budget::unlimited(),
+        &mut no_progress(),
+    )
+}
+
+/// H1 (D3): ember's v2 writer writes eight record kinds its v2 reader does not know; the
+/// explorer meets one (SETRANGE) in a one-command log that no crash touched.
+#[test]
+fn harness_finds_that_ember_v2_cannot_read_record_kinds_its_writer_writes() {
+    let failure = found(
+        &explore_for(Version::V2, 1, false, &[FailureKind::CleanReadFailed]),
+        FailureKind::CleanReadFailed,
+    );
+    assert!(
+        matches!(
+            failure.case.steps[..],
+            [Step::Command(Command::SetRange { .. }), Step::Flush]
+        ),
+        "{failure}"
+    );
+    assert!(
+        failure.case.crash.is_none(),
+        "no crash is needed: {failure}"
+    );
+    // The random sequences meet it too.
+    found(
+        &sequences_for(Version::V2, &[FailureKind::CleanReadFailed]),
+        FailureKind::CleanReadFailed,
+    );
+    // Version 3 files are read through `from_bytes`, which knows every kind.
+    let v3 = explore_for(Version::V3, 1, false, &[FailureKind::CleanReadFailed]);
+    assert!(v3.failure(FailureKind::CleanReadFailed).is_none(), "{v3}");
+}
+
+/// H2: a bit flip in a length field mid-file reads as a clean end: every record after it is
+/// dropped without an error.
+#[test]
+fn harness_finds_that_ember_reads_a_damaged_length_mid_file_as_a_clean_end() {
+    for v in Version::ALL {
+        let config = damage::DamageConfig {
+            cases: 4,
+            cuts: false,
+            damages: 0,
+            ..Default::default()
+        };
+        let failure = found(
+            &damage_for(v, config, &[FailureKind::SilentDamage]),
+            FailureKind::SilentDamage,
+        );
+        assert!(
+            failure.case.steps.len() >= 2,
+            "an intact record must follow: {failure}"
+        );
+    }
+}
+
+/// H3: zeros after the last record (a file grown before its data landed) are read as an
+/// error (`UnknownTag(0)` in v2, `DecryptionFailed` in v3), not as a torn tail.
+#[test]
+fn harness_finds_that_ember_reads_zeros_after_a_crash_as_an_error() {
+    for v in Version::ALL {
+        let report = explore_for(v, 1, true, &[FailureKind::TornTailReadAsError]);
+        let failure = found(&report, FailureKind::TornTailReadAsError);
+        let image = failure.case.crash.expect("a crash image");
+        assert_eq!(image.fill, Some(Fill::Zeros), "{failure}");
+        assert!(image.landed >= 5, "the header landed: {failure}");
+    }
+}
+
+/// H4: reopening a file whose last record a crash tore appends after the torn bytes: the
+/// records appended are unreadable, and acknowledged ones are lost at the next recovery.
+#[test]
+fn harness_finds_that_ember_appends_after_a_torn_tail() {
+    for v in Version::ALL {
+        let failure = found(
+            &explore_for(v, 1, false, &[FailureKind::AppendLost]),
+            FailureKind::AppendLost,
+        );
+        let image = failure.case.crash.expect("a crash image");
+        assert_eq!(image.fill, None, "a plain cut: {failure}");
+        assert!(
+            image.landed > 5,
+            "a torn record, not a torn header: {failure}"
+        );
+        // Played on: commands acknowledged after the recovery are lost at the next one.
+        let failure = found(
+            &sequences_for(v, &[FailureKind::AckedLost]),
+            FailureKind::AckedLost,
+        );
+        assert!(
+            failure
+                .case
+                .steps
+                .iter()
+                .any(|s| matches!(s, Step::Crash { .. })),
+            "{failure}"
+        );
+    }
+}
+
+/// H5: a new file's header is written but not synced; a crash can leave it empty or torn,
+/// which the reader refuses (`UnexpectedEof`) and the writer appends after (no header is
+/// rewritten, so nothing appended ever reads back).
+#[test]
+fn harness_finds_that_ember_leaves_a_new_file_s_header_unsynced() {
+    for v in Version::ALL {
+        let kinds = [
+            FailureKind::TornHeaderReadAsError,
+            FailureKind::TornHeaderNotRecreated,
+        ];
+        let report = explore_for(v, 1, false, &kinds);
+        for kind in kinds {
+            let failure = found(&report, kind);
+            let image = failure.case.crash.expect("a crash image");
+            assert!(image.landed < 5, "{failure}");
+        }
+    }
+}
+
+/// H6: reopening a corrupt file (intact records after the damage) appends behind the
+/// damage: the reader stops at the damage, so every record appended is lost.
+#[test]
+fn harness_finds_that_ember_appends_to_a_corrupt_file() {
+    let commands = |key: &str| Command::Set {
+        key: key.into(),
+        value: bytes::Bytes::from_static(b"x"),
+        expiry: None,
+    };
+    for v in Version::ALL {
+        // Two records; the first one's first byte zeroed.
+        let damage = vec![damage::Site {
+            at: 5,
+            len: 1,
+            fill: damage::Fill::Zeros,
+        }];
+        let config = damage::DamageConfig {
+            cuts: false,
+            flips: false,
+            ignore: FailureKind::all_but(&[FailureKind::AppendLost]),
+            ..Default::default()
+        };
+        let (hits, _) = damage::play_case(
+            &mut ember(v),
+            &[commands("a"), commands("b")],
+            &[damage],
+            &config,
+        )
+        .expect("the harness");
+        for hit in &hits {
+            let (kind, detail) = (hit.finding.kind, &hit.finding.detail);
+            println!("{v}: {kind:?} ({}): {detail}", hit.damage);
+        }
+        assert!(
+            hits.iter()
+                .any(|h| h.finding.kind == FailureKind::AppendLost),
+            "{hits:?}"
+        );
+        // The random damages find it on their own.
+        let config = damage::DamageConfig {
+            cases: 4,
+            cuts: false,
+            flips: false,
+            ..Default::default()
+        };
+        found(
+            &damage_for(v, config, &[FailureKind::AppendLost]),
+            FailureKind::AppendLost,
+        );
+    }
+}
+
+/// Not a defect: ember does its own I/O on real files, so no fault can be injected; the
+/// engine says so instead of passing vacuously.
+#[test]
+fn fault_injection_does_not_apply_to_ember() {
+    for v in Version::ALL {
+        let report = faults::run(
+            &mut ember(v),
+            &faults::FaultsConfig::default(),
+            &Budget::unlimited(),
+            &mut no_progress(),
+        );
+        println!("{report}");
+        assert!(report.skipped.is_some(), "{report}");
+        assert_eq!(report.counts.faults, 0);
+    }
+}
+
+/// Every engine against ember, each defect counted: the figures of the write-up.
+#[test]
+fn every_engine_against_ember_counts_every_defect() {
+    for v in Version::ALL {
+        let all = FailureKind::ALL.to_vec();
+        let config = explore::ExploreConfig {
+            depth: 2,
+            ignore: all.clone(),
+            ..Default::default()
+        };
+        let report = explore::run(
+            &mut ember(v),
+            &config,
+            &Budget::unlimited(),
+            &mut no_progress(),
+        );
+        println!("{report}");
+        assert!(report.found.len() >= 4, "{report}");
+        let config = damage::DamageConfig {
+            cases: 4,
+            ignore: all.clone(),
+            ..Default::default()
+        };
+        let report = damage::run(
+            &mut ember(v),
+            &config,
+            &Budget::unlimited(),
+            &mut no_progress(),
+        );
+        println!("{report}");
+        assert!(
+            report.found.contains_key(&FailureKind::SilentDamage),
+            "{report}"
+        );
+        let report = sequences_for(v, &[]);
+        println!("{report}");
+        // Kinds the harness never finds in ember: it invents no record and no state.
+        assert!(
+            !report.found.contains_key(&FailureKind::PhantomState),
+            "{report}"
+        );
+    }
+}
+
+/// H7: a v3 file whose header's version byte is damaged to 2 is read as plaintext; when
+/// the first nonce byte happens to be a v2 tag (27 values of 256) and the "length" after it
+/// is under ember's 512 MiB field limit (one in eight), the reader runs out of bytes and
+/// ends cleanly with no record: the whole log is dropped without an error. ember's nonces
+/// are random, so files are written until one shows it (about one in a hundred; 2048 tries
+/// miss with a probability under 1e-11).
+#[test]
+fn harness_finds_that_ember_reads_a_v3_file_with_a_damaged_version_byte_as_an_empty_log() {
+    let set = |key: &str| Command::Set {
+        key: key.into(),
+        value: bytes::Bytes::from_static(b"x"),
+        expiry: None,
+    };
+    let flip = vec![damage::Site {
+        at: 4,
+        len: 1,
+        fill: damage::Fill::Xor(1),
+    }];
+    let config = damage::DamageConfig {
+        cuts: false,
+        flips: false,
+        ignore: FailureKind::all_but(&[FailureKind::SilentDamage]),
+        ..Default::default()
+    };
+    let mut target = ember(Version::V3);
+    for attempt in 1..=2048 {
+        let (hits, _) = damage::play_case(
+            &mut target,
+            &[set("a"), set("b")],
+            std::slice::from_ref(&flip),
+            &config,
+        )
+        .expect("the harness");
+        if let Some(hit) = hits
+            .iter()
+            .find(|h| h.finding.kind == FailureKind::SilentDamage)
+        {
+            println!("file {attempt}: {}: {}", hit.damage, hit.finding.detail);
+            return;
+        }
+    }
+    panic!("2048 files, none read as a clean empty log");
+}
