@@ -233,6 +233,15 @@ fn the_harness_catches_a_sync_that_acknowledges_what_it_did_not_make_durable() {
         3,
         "command, flush, sync: {failure}"
     );
+    // The case replays: its steps, then the crash image it names.
+    let replayed =
+        explore::check_sequence(&mut target, &failure.case.steps, &config).expect("the harness");
+    assert!(
+        replayed
+            .iter()
+            .any(|f| f.finding.kind == FailureKind::AckedLost && f.image == failure.case.crash),
+        "{replayed:?}"
+    );
     let report = sequences_on(&mut target, 64);
     println!("{report}");
     assert!(report.failure(FailureKind::AckedLost).is_some(), "{report}");
