@@ -42,7 +42,7 @@ fn sequences_on(target: &mut dyn Target, cases: u32) -> Report {
 #[test]
 fn random_sequences_recover_a_model_state_holding_every_acknowledged_command() {
     for v in Version::ALL {
-        let report = sequences_on(&mut EaofSim::new(v), 768);
+        let report = sequences_on(&mut EaofSim::new(v), 1024);
         assert!(report.counts.crash_states > 1000, "{report}");
         assert_clean(&report);
     }
@@ -60,7 +60,7 @@ fn random_sequences_on_real_files_recover_a_model_state_holding_every_acknowledg
 fn every_cut_flip_and_damage_keeps_the_verdicts_of_the_format() {
     for v in Version::ALL {
         let config = damage::DamageConfig {
-            cases: 24,
+            cases: 32,
             max_commands: 14,
             damages: 96,
             seed: seed_from_env(0xda_3a6e),
@@ -81,7 +81,7 @@ fn every_cut_flip_and_damage_keeps_the_verdicts_of_the_format() {
 fn a_failed_write_or_sync_at_every_operation_loses_nothing_acknowledged() {
     for v in Version::ALL {
         let config = faults::FaultsConfig {
-            scripts: 6,
+            scripts: 8,
             commands: 6,
             seed: seed_from_env(0xfa_0175),
             ..Default::default()
