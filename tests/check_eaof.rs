@@ -42,7 +42,7 @@ fn sequences_on(target: &mut dyn Target, cases: u32) -> Report {
 #[test]
 fn random_sequences_recover_a_model_state_holding_every_acknowledged_command() {
     for v in Version::ALL {
-        let report = sequences_on(&mut EaofSim::new(v), 768);
+        let report = sequences_on(&mut EaofSim::new(v), 1024);
         assert!(report.counts.crash_states > 1000, "{report}");
         assert_clean(&report);
     }
@@ -60,7 +60,7 @@ fn random_sequences_on_real_files_recover_a_model_state_holding_every_acknowledg
 fn every_cut_flip_and_damage_keeps_the_verdicts_of_the_format() {
     for v in Version::ALL {
         let config = damage::DamageConfig {
-            cases: 24,
+            cases: 32,
             max_commands: 14,
             damages: 96,
             seed: seed_from_env(0xda_3a6e),
@@ -81,7 +81,7 @@ fn every_cut_flip_and_damage_keeps_the_verdicts_of_the_format() {
 fn a_failed_write_or_sync_at_every_operation_loses_nothing_acknowledged() {
     for v in Version::ALL {
         let config = faults::FaultsConfig {
-            scripts: 6,
+            scripts: 8,
             commands: 6,
             seed: seed_from_env(0xfa_0175),
             ..Default::default()
@@ -232,6 +232,15 @@ fn the_harness_catches_a_sync_that_acknowledges_what_it_did_not_make_durable() {
         failure.case.steps.len(),
         3,
         "command, flush, sync: {failure}"
+    );
+    // The case replays: its steps, then the crash image it names.
+    let replayed =
+        explore::check_sequence(&mut target, &failure.case.steps, &config).expect("the harness");
+    assert!(
+        replayed
+            .iter()
+            .any(|f| f.finding.kind == FailureKind::AckedLost && f.image == failure.case.crash),
+        "{replayed:?}"
     );
     let report = sequences_on(&mut target, 64);
     println!("{report}");

@@ -25,7 +25,7 @@ use crate::check::alphabet::{self, T0_MS};
 use crate::check::crash::CrashMode;
 use crate::check::recover::{HarnessError, Recoverer};
 use crate::check::report::{Budget, Case, FailureKind, Progress, Report};
-use crate::check::script::{Player, Step};
+use crate::check::script::{Found, Player, Step};
 use crate::check::target::Target;
 use crate::command::Command;
 use crate::Store;
@@ -101,14 +101,35 @@ pub fn steps(letters: &[Letter]) -> Vec<Step> {
         .collect()
 }
 
-/// Plays `steps` on a fresh file and checks the crash after them; findings go to `report`.
-fn explore_one(
+/// Plays `steps` on a fresh file and checks every image of a crash after them: one node of
+/// the exploration, and how to replay a case the explorer reported (its steps; the image is
+/// among those checked). Returns the findings, in order.
+pub fn check_sequence(
+    target: &mut dyn Target,
+    steps: &[Step],
+    config: &ExploreConfig,
+) -> Result<Vec<Found>, HarnessError> {
+    let mut rec = Recoverer::new(target, config.linear);
+    let (_, found) = play_node(&mut rec, steps, config, mode_of(config))?;
+    Ok(found)
+}
+
+fn mode_of(config: &ExploreConfig) -> CrashMode {
+    if config.harsh {
+        CrashMode::Harsh { seed: config.seed }
+    } else {
+        CrashMode::Prefixes
+    }
+}
+
+/// One node: plays `steps`, checks the crash after them; returns (commands, records) and
+/// the findings.
+fn play_node(
     rec: &mut Recoverer<'_>,
     steps: &[Step],
     config: &ExploreConfig,
     mode: CrashMode,
-    report: &mut Report,
-) -> Result<(), HarnessError> {
+) -> Result<((u64, u64), Vec<Found>), HarnessError> {
     let mut player = Player::new(rec, Store::new(T0_MS), config.seed, &config.ignore)?;
     player.exhaustive();
     let mut go = true;
@@ -121,9 +142,24 @@ fn explore_one(
     if go {
         player.check_crash(steps.len(), mode)?;
     }
-    report.counts.commands += player.commands;
-    report.counts.records += player.records;
-    for f in std::mem::take(&mut player.found) {
+    Ok((
+        (player.commands, player.records),
+        std::mem::take(&mut player.found),
+    ))
+}
+
+/// Plays `steps` on a fresh file and checks the crash after them; findings go to `report`.
+fn explore_one(
+    rec: &mut Recoverer<'_>,
+    steps: &[Step],
+    config: &ExploreConfig,
+    mode: CrashMode,
+    report: &mut Report,
+) -> Result<(), HarnessError> {
+    let ((commands, records), found) = play_node(rec, steps, config, mode)?;
+    report.counts.commands += commands;
+    report.counts.records += records;
+    for f in found {
         let case = || Case {
             seed: config.seed,
             steps: steps.to_vec(),
@@ -148,11 +184,7 @@ pub fn run(
     let mut report = Report::new("explore", target.name(), config.seed);
     let letters = config.letters();
     let total = config.sequences();
-    let mode = if config.harsh {
-        CrashMode::Harsh { seed: config.seed }
-    } else {
-        CrashMode::Prefixes
-    };
+    let mode = mode_of(config);
     let mut rec = Recoverer::new(target, config.linear);
     let mut done = 0u64;
     'lengths: for len in 1..=config.depth {
