@@ -324,11 +324,11 @@ pub fn judge(
 ) -> Verdict {
     let verdict = judge_tail(sealer, bytes, pos, records, cause);
     if matches!(verdict, Verdict::TornTail { records: 0, .. }) {
-        if let Some(body) = other_framing(sealer.is_some(), key, &bytes[pos..]) {
+        if let Some((body, at)) = other_framing(sealer.is_some(), key, &bytes[pos..]) {
             return Verdict::Corrupt {
                 records,
                 offset: pos as u64,
-                next_intact: pos as u64,
+                next_intact: (pos + at) as u64,
                 cause: Damage::VersionMismatch { body },
             };
         }
@@ -370,47 +370,64 @@ fn judge_tail(
 }
 
 /// The version whose framing the body `rest` (which holds no intact record of the declared
-/// framing) reads as, if it is the other one. Plaintext is recognised by an intact record;
-/// sealed records by one that authenticates under `key`, or by a chain of well-formed
-/// frames reaching the end of the file (possibly torn), which garbage and plaintext records
-/// practically never form. The chain counts with a key too: a wrong key must not turn
-/// sealed records under a damaged version byte into a tail to cut.
-fn other_framing(sealed: bool, key: Option<&Sealer>, rest: &[u8]) -> Option<u8> {
-    let reads = if sealed {
-        matches!(plain_step(rest), Step::Record { .. })
-    } else {
-        key.is_some_and(|key| {
-            matches!(sealed_step(key, &mut Vec::new(), rest), Step::Record { .. })
-        }) || sealed_frames_chain(rest)
-    };
-    reads.then_some(if sealed {
-        format::FORMAT_VERSION
-    } else {
-        format::FORMAT_VERSION_ENCRYPTED
-    })
+/// framing) reads as, if it is the other one, and the offset in `rest` of the first record
+/// that shows it. Plaintext is recognised by an intact record (its CRC holds) anywhere;
+/// sealed records by one that authenticates under `key` anywhere, or, without the right key,
+/// by a chain of well-formed frames with non-zero GCM tags reaching the end of the file
+/// (possibly torn): from the first byte, or of at least two frames from a later one, which
+/// garbage and plaintext records practically never form. Anywhere, because the damage that
+/// changed the version byte may have reached the first records too.
+fn other_framing(sealed: bool, key: Option<&Sealer>, rest: &[u8]) -> Option<(u8, usize)> {
+    if sealed {
+        return (0..rest.len())
+            .find(|&q| matches!(plain_step(&rest[q..]), Step::Record { .. }))
+            .map(|q| (format::FORMAT_VERSION, q));
+    }
+    let sealed_at = |q: usize| (format::FORMAT_VERSION_ENCRYPTED, q);
+    if let Some(key) = key {
+        let mut plain = Vec::new();
+        let authenticates = (0..rest.len()).find(|&q| {
+            matches!(
+                sealed_step(key, &mut plain, &rest[q..]),
+                Step::Record { .. }
+            )
+        });
+        if let Some(q) = authenticates {
+            return Some(sealed_at(q));
+        }
+    }
+    (0..rest.len())
+        .find(|&q| sealed_frames_chain(&rest[q..]) >= if q == 0 { 1 } else { 2 })
+        .map(sealed_at)
 }
 
-fn sealed_frames_chain(rest: &[u8]) -> bool {
+/// How many whole, well-formed sealed frames chain from the start of `rest` to its end
+/// (allowing a torn last frame); 0 when they do not.
+fn sealed_frames_chain(rest: &[u8]) -> usize {
     let mut at = 0;
     let mut frames = 0;
     while let Some(header) = rest.get(at..at + SEALED_HEADER_LEN) {
         let len = u32::from_le_bytes([header[12], header[13], header[14], header[15]]);
         if !(TAG_SIZE as u32..=SEALED_LEN_MAX).contains(&len) {
-            return false;
+            return 0;
         }
         let end = at + SEALED_HEADER_LEN + len as usize;
         let Some(frame) = rest.get(at..end) else {
-            return frames > 0; // a torn last frame after whole ones
+            return frames; // a torn last frame after whole ones
         };
         // A GCM tag of sixteen zero bytes has odds of 2^-128; zeros there are what a crash
         // leaves (a file grown before its data landed), not a sealed record.
         if frame[frame.len() - TAG_SIZE..].iter().all(|&b| b == 0) {
-            return false;
+            return 0;
         }
         frames += 1;
         at = end;
     }
-    frames > 0 && at + SEALED_HEADER_LEN > rest.len()
+    if at + SEALED_HEADER_LEN > rest.len() {
+        frames
+    } else {
+        0
+    }
 }
 
 /// The damage a non-record step stands for, or `None` for a record or the end.

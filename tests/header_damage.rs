@@ -151,3 +151,37 @@ fn a_header_torn_into_zeros_is_a_torn_tail_for_every_reader() {
         Err(FormatError::UnsupportedVersion(0))
     ));
 }
+
+#[test]
+fn damage_reaching_both_the_version_byte_and_the_first_record_never_makes_the_writer_cut() {
+    // Found by `eaof explore` (damage engine, seed 7): bytes 4..18 of a sealed file
+    // overwritten, so the header says plaintext and the first sealed frame is broken too.
+    // The records after it still authenticate: the file is corrupt, not a tail to cut.
+    let original = file(true);
+    for fill in [0x00u8, 0x5a, 0xff] {
+        let mut damaged = original.clone();
+        damaged[4] = 2;
+        for b in &mut damaged[5..18] {
+            *b ^= fill ^ 0xa5;
+        }
+        for key in [Some(key()), None] {
+            let verdict = Scanner::new(&damaged, key.as_ref()).unwrap().finish();
+            assert!(
+                matches!(
+                    verdict,
+                    Verdict::Corrupt {
+                        cause: Damage::VersionMismatch { body: 3 },
+                        ..
+                    }
+                ),
+                "fill {fill:#x} key {}: {verdict:?}",
+                key.is_some()
+            );
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shard-0.aof");
+        fs::write(&path, &damaged).unwrap();
+        assert!(AofWriter::open_encrypted(&path, key()).is_err());
+        assert_eq!(fs::read(&path).unwrap(), damaged);
+    }
+}

@@ -20,6 +20,7 @@ mod conform;
 mod describe;
 mod durable;
 mod exit;
+mod explore;
 mod inspect;
 mod keygen;
 mod load;
@@ -28,8 +29,8 @@ mod salvage;
 mod show;
 mod vectors;
 
-/// Tools for ember's EAOF append-only files: inspect, check and repair them, make keys, and
-/// regenerate the golden fixtures.
+/// Tools for ember's EAOF append-only files: inspect, check and repair them, make keys,
+/// model-check an implementation of the format, and regenerate the golden fixtures.
 ///
 /// An EAOF file is a 5-byte header (`EAOF` and a version: 1 or 2 plaintext, 3 encrypted)
 /// followed by records. After a crash the end of a file may be torn: cutting the torn tail
@@ -48,7 +49,7 @@ mod vectors;
     after_long_help = concat!(
         exit::codes_help!(),
         "\n\nExamples:\n  eaof check shard-0.aof\n  eaof inspect shard-0.aof | less\n  ",
-        "eaof repair shard-0.aof\n  eaof keygen shard.key\n  eaof help repair"
+        "eaof repair shard-0.aof\n  eaof keygen shard.key\n  eaof explore\n  eaof help repair"
     )
 )]
 struct Cli {
@@ -63,6 +64,7 @@ enum Command {
     Repair(repair::Args),
     Keygen(keygen::Args),
     Vectors(vectors::Args),
+    Explore(explore::Args),
     Conform(conform::Args),
 }
 
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         Command::Repair(args) => repair::run(&args),
         Command::Keygen(args) => keygen::run(&args),
         Command::Vectors(args) => vectors::run(&args),
+        Command::Explore(args) => explore::run(&args),
         Command::Conform(args) => conform::run(&args),
     }
 }

@@ -21,13 +21,15 @@
 //! - [`script`]: playing commands, flushes, syncs and crashes on the model and a target;
 //! - [`alphabet`]: the commands; [`report`]: counts, failures and replayable cases.
 //!
-//! The engines, each generic over the target and each returning a [`Report`]:
+//! The engines, each generic over the target and each returning a [`Report`] ([`campaign`]
+//! runs them all within one time budget, for `eaof explore`):
 //! - [`sequences`]: random command sequences with syncs and crashes (proptest, shrinking);
 //! - [`damage`]: every truncation point, every single-bit flip, random multi-byte damage;
 //! - [`faults`]: a failed write or sync at every operation of a short run;
 //! - [`explore`]: every sequence up to a length over a small alphabet, every crash point,
 //!   every surviving prefix, identical disk states merged.
 pub mod alphabet;
+pub mod campaign;
 pub mod crash;
 pub mod damage;
 pub mod eaof;
