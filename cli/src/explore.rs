@@ -176,7 +176,12 @@ fn summary(reports: &[Report]) -> String {
             .filter(|(_, &n)| n > 0)
             .map(|(k, n)| format!("{k:?}×{n}"))
             .collect();
-        let version = r.target.rsplit(' ').next().unwrap_or("");
+        // Target names read like "eaof v2 (simulated disk)".
+        let version = r
+            .target
+            .split_whitespace()
+            .find(|w| matches!(*w, "v2" | "v3"))
+            .unwrap_or("");
         out.push_str(&format!(
             "{:<4} {:<10} {:>9} {:>12} {:>12} {:>8} {:>9} {:>8} {:>7} {:>11.0} {:>7.1}s{} {}\n",
             version,
