@@ -188,17 +188,7 @@ impl Target for EaofSim {
             .zip(&bytes)
             .take_while(|(a, b)| a == b)
             .count();
-        let write_ends = self
-            .ends
-            .iter()
-            .copied()
-            .filter(|&end| end > durable_len && end <= bytes.len())
-            .collect();
-        Ok(FileState {
-            bytes,
-            durable_len,
-            write_ends,
-        })
+        Ok(FileState::new(bytes, durable_len, &self.ends))
     }
 
     fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {

@@ -122,17 +122,6 @@ impl TrackedFile {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        let durable_len = self.durable_len.min(bytes.len());
-        let write_ends = self
-            .ends
-            .iter()
-            .copied()
-            .filter(|&end| end > durable_len && end <= bytes.len())
-            .collect();
-        Ok(FileState {
-            bytes,
-            durable_len,
-            write_ends,
-        })
+        Ok(FileState::new(bytes, self.durable_len, &self.ends))
     }
 }

@@ -107,6 +107,25 @@ pub struct FileState {
     pub write_ends: Vec<usize>,
 }
 
+impl FileState {
+    /// The state of a file holding `bytes` of which `durable_len` are durable, given the
+    /// file's length after each write since the last sync (`ends`): only the ends beyond the
+    /// durable bytes and within the file are places a crash may leave it.
+    pub fn new(bytes: Vec<u8>, durable_len: usize, ends: &[usize]) -> Self {
+        let durable_len = durable_len.min(bytes.len());
+        let write_ends = ends
+            .iter()
+            .copied()
+            .filter(|&end| end > durable_len && end <= bytes.len())
+            .collect();
+        FileState {
+            bytes,
+            durable_len,
+            write_ends,
+        }
+    }
+}
+
 /// How reading stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ReadEnd {
