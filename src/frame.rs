@@ -445,10 +445,11 @@ pub fn damage_of(step: &Step<'_>) -> Option<Damage> {
 /// reading.
 #[inline(always)]
 pub fn intact_plain(rest: &[u8]) -> Option<(RecordRef<'_>, usize)> {
-    let (record, len) = RecordRef::decode_prefix_fast(rest)?;
-    let stored = rest.get(len..len + CRC_LEN)?;
-    let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
-    (format::crc32(&rest[..len]) == stored).then_some((record, len + CRC_LEN))
+    RecordRef::decode_prefix_checked(rest, |len| {
+        let (body, after) = rest.split_at_checked(len)?;
+        let stored = u32::from_le_bytes(*after.first_chunk::<CRC_LEN>()?);
+        (format::crc32(body) == stored).then_some(len + CRC_LEN)
+    })
 }
 
 #[inline]

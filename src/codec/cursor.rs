@@ -2,36 +2,60 @@
 //!
 //! Every read either returns exactly the bytes asked for or a [`DecodeError`] naming the
 //! field and the record offset where the bytes ran out; it never reads past the slice.
+//!
+//! The cursor holds the unread bytes as a slice (not the whole record and an index): a read
+//! is then one length comparison and a split the compiler knows to be in bounds, where an
+//! index needed a second bounds check on every field of the hot path.
 
 use super::error::{DecodeError, Problem};
 
 /// A cursor over one record's bytes.
 #[derive(Debug, Clone)]
 pub struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    rest: &'a [u8],
+    len: usize,
 }
 
 impl<'a> Cursor<'a> {
+    #[inline(always)]
     pub fn new(bytes: &'a [u8]) -> Self {
-        Self { bytes, pos: 0 }
+        Self {
+            rest: bytes,
+            len: bytes.len(),
+        }
     }
 
     /// Bytes consumed so far: the offset of the next field inside the record.
+    #[inline(always)]
     pub fn position(&self) -> usize {
-        self.pos
+        self.len - self.rest.len()
     }
 
     /// Bytes not yet consumed.
+    #[inline(always)]
     pub fn remaining(&self) -> usize {
-        self.bytes.len() - self.pos
+        self.rest.len()
+    }
+
+    /// The unread bytes, to measure what a run of reads consumed (see [`Cursor::since`]).
+    #[inline(always)]
+    pub fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+
+    /// The bytes consumed since `earlier` was this cursor's [`Cursor::rest`].
+    #[inline(always)]
+    pub fn since(&self, earlier: &'a [u8]) -> &'a [u8] {
+        earlier
+            .get(..earlier.len().wrapping_sub(self.rest.len()))
+            .unwrap_or_default()
     }
 
     /// The error for `field`, placed at the current position.
     pub fn error(&self, field: &'static str, problem: Problem) -> DecodeError {
         DecodeError {
             field,
-            offset: self.pos as u64,
+            offset: self.position() as u64,
             problem,
         }
     }
@@ -39,16 +63,15 @@ impl<'a> Cursor<'a> {
     /// Takes the next `n` bytes.
     #[inline(always)]
     pub fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8], DecodeError> {
-        // `pos <= bytes.len()` always holds, so `remaining()` cannot underflow.
-        if n <= self.remaining() {
-            let taken = &self.bytes[self.pos..self.pos + n];
-            self.pos += n;
+        if n <= self.rest.len() {
+            let (taken, rest) = self.rest.split_at(n);
+            self.rest = rest;
             Ok(taken)
         } else {
             Err(self.error(
                 field,
                 Problem::Truncated {
-                    needed: (n - self.remaining()) as u64,
+                    needed: (n - self.rest.len()) as u64,
                 },
             ))
         }
@@ -57,10 +80,18 @@ impl<'a> Cursor<'a> {
     /// Takes the next `N` bytes as an array.
     #[inline(always)]
     pub fn array<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], DecodeError> {
-        let taken = self.take(N, field)?;
-        let mut out = [0u8; N];
-        out.copy_from_slice(taken);
-        Ok(out)
+        match self.rest.split_first_chunk::<N>() {
+            Some((taken, rest)) => {
+                self.rest = rest;
+                Ok(*taken)
+            }
+            None => Err(self.error(
+                field,
+                Problem::Truncated {
+                    needed: (N - self.rest.len()) as u64,
+                },
+            )),
+        }
     }
 
     #[inline(always)]
@@ -82,7 +113,7 @@ impl<'a> Cursor<'a> {
     /// use of the value, so a damaged length is reported as over its limit, never trusted.
     #[inline(always)]
     pub fn len(&mut self, field: &'static str, max: u32) -> Result<u32, DecodeError> {
-        let at = self.pos;
+        let at = self.position();
         let len = self.u32(field)?;
         if len > max {
             return Err(DecodeError {
@@ -95,12 +126,6 @@ impl<'a> Cursor<'a> {
             });
         }
         Ok(len)
-    }
-
-    /// The bytes consumed since position `start`.
-    #[inline(always)]
-    pub fn since(&self, start: usize) -> &'a [u8] {
-        self.bytes.get(start..self.pos).unwrap_or_default()
     }
 
     /// Fails unless every byte was consumed.

@@ -98,11 +98,42 @@ fn take_prefixed<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<&'a [u8]
 #[inline(always)]
 #[allow(unsafe_code)]
 fn utf8(bytes: &[u8]) -> Option<&str> {
-    if bytes.is_ascii() {
+    if is_ascii(bytes) {
         // SAFETY: every ASCII byte sequence is valid UTF-8.
         return Some(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
     std::str::from_utf8(bytes).ok()
+}
+
+/// Whether every byte of `bytes` is ASCII. `<[u8]>::is_ascii` is an out-of-line call whose
+/// set-up costs more than the check itself on a dozen bytes; here short inputs take one or
+/// two overlapping word loads, and long ones go to the standard library's wide loop.
+#[inline(always)]
+fn is_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    match bytes.len() {
+        0..=3 => bytes.iter().fold(0, |acc, &b| acc | b) < 0x80,
+        4..=7 => {
+            let (Some(head), Some(tail)) = (bytes.first_chunk::<4>(), bytes.last_chunk::<4>())
+            else {
+                return false;
+            };
+            (u32::from_ne_bytes(*head) | u32::from_ne_bytes(*tail)) & HIGH as u32 == 0
+        }
+        8..=64 => {
+            let (words, _) = bytes.as_chunks::<8>();
+            // The last word overlaps the others: it covers the bytes `words` leaves over.
+            let last = bytes
+                .last_chunk::<8>()
+                .map_or(HIGH, |w| u64::from_ne_bytes(*w));
+            words
+                .iter()
+                .fold(last, |acc, w| acc | u64::from_ne_bytes(*w))
+                & HIGH
+                == 0
+        }
+        _ => bytes.is_ascii(),
+    }
 }
 
 /// UTF-8 text: `[u32 len][bytes]`.
@@ -466,7 +497,7 @@ impl<F: Field, const MAX: u32> Field for List<F, MAX> {
     #[inline(always)]
     fn decode<'a>(c: &mut Cursor<'a>, field: &'static str) -> Result<Seq<'a, F>, DecodeError> {
         let count = c.len(field, MAX)?;
-        let start = c.position();
+        let start = c.rest();
         for _ in 0..count {
             F::decode(c, field)?;
         }
@@ -483,5 +514,26 @@ impl<F: Field, const MAX: u32> Field for List<F, MAX> {
             F::skip(c, field)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_ascii_agrees_with_std_on_every_length_and_high_byte_position() {
+        for len in 0..200usize {
+            let clean = vec![b'a'; len];
+            assert!(is_ascii(&clean), "len {len}");
+            for at in 0..len {
+                for high in [0x80u8, 0xC3, 0xFF] {
+                    let mut dirty = clean.clone();
+                    dirty[at] = high;
+                    assert_eq!(is_ascii(&dirty), dirty.is_ascii(), "len {len} at {at}");
+                    assert!(!is_ascii(&dirty), "len {len} at {at}");
+                }
+            }
+        }
     }
 }

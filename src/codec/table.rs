@@ -107,17 +107,25 @@ macro_rules! record_table {
                 }
             }
 
-            /// Decodes the payload when nothing is wrong with it; `None` says only that
-            /// something is, and [`RecordRef::decode_payload`] says what. Returning an
-            /// `Option` (the same size as the record) instead of a `Result` lets the hot path
-            /// build the record in place rather than copying it through each layer.
+            /// Decodes the payload when nothing is wrong with it and `check`, run on the
+            /// record's length once its fields are read, accepts it; `None` says only that
+            /// something is wrong, and [`RecordRef::decode_payload`] says what. Returning an
+            /// `Option` instead of a `Result`, and building the record only after the check,
+            /// lets the hot path assemble it once, in place, where decoding into a temporary
+            /// and copying it out after the check cost two 72-byte copies per record.
             #[inline(always)]
-            fn decode_payload_fast(kind: RecordKind, c: &mut Cursor<'a>) -> Option<Self> {
-                Some(match kind {
-                    $(RecordKind::$variant => RecordRef::$variant {
-                        $($field: <$ty as Field>::decode(c, stringify!($field)).ok()?),+
-                    },)*
-                })
+            fn decode_payload_checked(
+                kind: RecordKind,
+                c: &mut Cursor<'a>,
+                check: impl FnOnce(usize) -> Option<usize>,
+            ) -> Option<(Self, usize)> {
+                match kind {
+                    $(RecordKind::$variant => {
+                        $(let $field = <$ty as Field>::decode(c, stringify!($field)).ok()?;)+
+                        let framed = check(c.position())?;
+                        Some((RecordRef::$variant { $($field),+ }, framed))
+                    })*
+                }
             }
 
             fn decode_payload(kind: RecordKind, c: &mut Cursor<'a>) -> Result<Self, DecodeError> {
@@ -256,14 +264,18 @@ impl<'a> RecordRef<'a> {
         Self::decode_payload(kind, c)
     }
 
-    /// [`RecordRef::decode_prefix`] for the hot path: `None` when anything is wrong,
-    /// without saying what.
-    pub fn decode_prefix_fast(bytes: &'a [u8]) -> Option<(Self, usize)> {
+    /// Decodes the record at the start of `bytes` if `check`, given the record's length,
+    /// accepts it; returns the record and what `check` returned (the hot path's framed
+    /// length). `None` when anything is wrong, without saying what.
+    #[inline(always)]
+    pub fn decode_prefix_checked(
+        bytes: &'a [u8],
+        check: impl FnOnce(usize) -> Option<usize>,
+    ) -> Option<(Self, usize)> {
         let mut c = Cursor::new(bytes);
         let kind = RecordKind::from_tag(*bytes.first()?)?;
         c.take(1, "tag").ok()?;
-        let record = Self::decode_payload_fast(kind, &mut c)?;
-        Some((record, c.position()))
+        Self::decode_payload_checked(kind, &mut c, check)
     }
 }
 
