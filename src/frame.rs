@@ -445,11 +445,26 @@ pub fn damage_of(step: &Step<'_>) -> Option<Damage> {
 /// reading.
 #[inline(always)]
 pub fn intact_plain(rest: &[u8]) -> Option<(RecordRef<'_>, usize)> {
-    RecordRef::decode_prefix_checked(rest, |len| {
-        let (body, after) = rest.split_at_checked(len)?;
-        let stored = u32::from_le_bytes(*after.first_chunk::<CRC_LEN>()?);
-        (format::crc32(body) == stored).then_some(len + CRC_LEN)
-    })
+    visit_intact_plain(rest, |record| record)
+}
+
+/// [`intact_plain`] handing the record to `visit` where it is decoded (see
+/// `RecordRef::decode_prefix_visit` for why); returns what `visit` returned and the framed
+/// length.
+#[inline(always)]
+pub fn visit_intact_plain<'a, R>(
+    rest: &'a [u8],
+    visit: impl FnOnce(RecordRef<'a>) -> R,
+) -> Option<(R, usize)> {
+    RecordRef::decode_prefix_visit(
+        rest,
+        |len| {
+            let (body, after) = rest.split_at_checked(len)?;
+            let stored = u32::from_le_bytes(*after.first_chunk::<CRC_LEN>()?);
+            (format::crc32(body) == stored).then_some(len + CRC_LEN)
+        },
+        visit,
+    )
 }
 
 #[inline]

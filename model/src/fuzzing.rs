@@ -59,11 +59,14 @@ fn read_file_with(data: &[u8], key: Option<&EncryptionKey>) {
         return;
     };
     let mut records = Vec::new();
-    while let Some((_, record)) = scanner.next_record() {
+    let mut offsets = Vec::new();
+    while let Some((offset, record)) = scanner.next_record() {
         records.push(record.to_record());
+        offsets.push(offset);
     }
     let verdict = scanner.finish();
     assert_eq!(verdict.records() as usize, records.len());
+    visiting_agrees(data, key, &offsets, &records, &verdict);
     match &verdict {
         Verdict::Clean { end, .. } => assert_eq!(*end as usize, data.len()),
         Verdict::TornTail { offset, len, .. } => {
@@ -103,6 +106,46 @@ fn read_file_with(data: &[u8], key: Option<&EncryptionKey>) {
         streamed_verdict, verdict,
         "reader and scanner disagree on the verdict"
     );
+}
+
+/// [`Scanner::try_for_each`] hands out the same records at the same offsets as
+/// [`Scanner::next_record`] and ends with the same verdict, whether it runs to the end or
+/// breaks part-way and reading goes on with `next_record`.
+fn visiting_agrees(
+    data: &[u8],
+    key: Option<&EncryptionKey>,
+    offsets: &[u64],
+    records: &[AofRecord],
+    verdict: &Verdict,
+) {
+    use std::ops::ControlFlow;
+    for stop_after in [usize::MAX, 0, 1, records.len() / 2] {
+        let mut scanner = Scanner::new(data, key).expect("opened once");
+        let mut seen = Vec::new();
+        let flow = scanner.try_for_each(|offset, record| {
+            seen.push((offset, record.to_record()));
+            if seen.len() > stop_after {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        assert_eq!(
+            flow.is_break(),
+            stop_after < records.len(),
+            "break {stop_after}"
+        );
+        while let Some((offset, record)) = scanner.next_record() {
+            seen.push((offset, record.to_record()));
+        }
+        let (seen_offsets, seen_records): (Vec<_>, Vec<_>) = seen.into_iter().unzip();
+        assert_eq!(seen_offsets, offsets, "offsets, break after {stop_after}");
+        assert!(
+            crate::gen::record_lists_bit_equal(&seen_records, records),
+            "try_for_each and next_record disagree on the records (break {stop_after})"
+        );
+        assert_eq!(&scanner.finish(), verdict, "verdict, break {stop_after}");
+    }
 }
 
 fn read_streaming(data: &[u8], key: Option<&EncryptionKey>) -> Option<(Vec<AofRecord>, Verdict)> {
