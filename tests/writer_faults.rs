@@ -92,7 +92,11 @@ fn record(i: usize) -> AofRecord {
         0 => AofRecord::Set {
             key,
             value: Bytes::from(vec![b'a' + (i % 26) as u8; i % 11]),
-            expire_ms: if i % 8 == 0 { -1 } else { 1000 * i as i64 },
+            expire_ms: if i.is_multiple_of(8) {
+                -1
+            } else {
+                1000 * i as i64
+            },
         },
         1 => AofRecord::Incr { key },
         2 => AofRecord::RPush {

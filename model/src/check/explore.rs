@@ -202,7 +202,7 @@ pub fn run(
                 break 'lengths;
             }
             done += 1;
-            if done % 256 == 0 {
+            if done.is_multiple_of(256) {
                 let mut snapshot = report.clone();
                 snapshot.counts.crash_states = rec.counts.crash_states;
                 progress(snapshot.progress(done, Some(total), started));
