@@ -118,9 +118,13 @@ impl<'a> Scanner<'a> {
             let mut pos = self.pos;
             let mut records = self.records;
             let mut flow = ControlFlow::Continue(());
-            while let Some((step, len)) = bytes.get(pos..).and_then(|rest| {
-                frame::visit_intact_plain(rest, |record| visit(pos as u64, record))
-            }) {
+            loop {
+                let Some(rest) = bytes.get(pos..) else { break };
+                let at = pos as u64;
+                let Some((step, len)) = frame::visit_intact_plain(rest, |record| visit(at, record))
+                else {
+                    break;
+                };
                 pos += len;
                 records += 1;
                 if step.is_break() {
