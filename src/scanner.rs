@@ -118,8 +118,7 @@ impl<'a> Scanner<'a> {
             let mut pos = self.pos;
             let mut records = self.records;
             let mut flow = ControlFlow::Continue(());
-            loop {
-                let Some(rest) = bytes.get(pos..) else { break };
+            while let Some(rest) = bytes.get(pos..) {
                 let at = pos as u64;
                 let Some((step, len)) = frame::visit_intact_plain(rest, |record| visit(at, record))
                 else {
