@@ -23,7 +23,7 @@ SEED_READ = ("read_owned", "seed")
 
 
 def load(root: Path, group: str, name: str):
-    base = root / group / name.replace(" ", "_")
+    base = root / group / name
     estimates = base / "new" / "estimates.json"
     bench = base / "new" / "benchmark.json"
     if not estimates.exists():
@@ -50,7 +50,7 @@ def main():
             ms, nbytes = got
             mbs = f"{nbytes / ms / 1e3:8.0f}" if nbytes else f"{'':>8}"
             ratio = f"{base[0] / ms:7.2f}x" if base else f"{'':>8}"
-            label = f"{group}/{name.replace('_', ' ')}"
+            label = f"{group}/{name}"
             print(f"{label:52} {ms:8.1f}ms {mbs} {ratio}")
         print(f"  ({title}; ratios against {'the seed in the same group' if baseline else 'the seed read_record'})")
 
