@@ -3,6 +3,12 @@
 //! Records are borrowed from the file's bytes (or, for sealed records, from one reused
 //! plaintext buffer): no allocation per record. The same framing and judging rules as the
 //! streaming reader hold, since both are [`crate::frame`]'s.
+//!
+//! Two ways through: [`Scanner::try_for_each`] hands each record to a closure and is the
+//! fast one (what [`Scanner::finish`], and so `eaof check` and the model checker, run on);
+//! [`Scanner::next_record`] returns one record at a time, for callers that pull. Both return
+//! the same records at the same offsets and end with the same verdict (the `read_file` fuzz
+//! property holds them to it, also when `try_for_each` breaks part-way).
 
 use std::ops::ControlFlow;
 
