@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use crate::codec::{record_len, DecodeError, Problem, RecordRef};
+use crate::codec::{record_len, DecodeError, FrameCheck, Problem, RecordRef};
 use crate::encryption::{EncryptionKey, Sealer, NONCE_SIZE, TAG_SIZE};
 use crate::format::{self, FormatError};
 use crate::limits::{RECORD_LEN_MAX, SEALED_LEN_MAX};
@@ -456,17 +456,20 @@ pub fn visit_intact_plain<'a, R>(
     rest: &'a [u8],
     visit: impl FnOnce(RecordRef<'a>) -> R,
 ) -> Option<(R, usize)> {
-    RecordRef::decode_prefix_visit(rest, |len| checksum_holds(rest, len), visit)
+    RecordRef::decode_prefix_visit(rest, &ChecksumAfter(rest), visit)
 }
 
-/// The framed length of the record of `len` bytes at the start of `rest` when the checksum
-/// after it holds. Inlined into each kind's arm of the hot path: called out of line, its
-/// call cost a fifth of a record's instructions.
-#[inline(always)]
-fn checksum_holds(rest: &[u8], len: usize) -> Option<usize> {
-    let (body, after) = rest.split_at_checked(len)?;
-    let stored = u32::from_le_bytes(*after.first_chunk::<CRC_LEN>()?);
-    (format::crc32(body) == stored).then_some(len + CRC_LEN)
+/// The plaintext frame: the record at the start of these bytes is followed by the CRC32 of
+/// its bytes.
+struct ChecksumAfter<'a>(&'a [u8]);
+
+impl FrameCheck for ChecksumAfter<'_> {
+    #[inline(always)]
+    fn framed_len(&self, len: usize) -> Option<usize> {
+        let (body, after) = self.0.split_at_checked(len)?;
+        let stored = u32::from_le_bytes(*after.first_chunk::<CRC_LEN>()?);
+        (format::crc32(body) == stored).then_some(len + CRC_LEN)
+    }
 }
 
 #[inline]

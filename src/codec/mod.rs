@@ -13,7 +13,7 @@ mod table;
 pub use cursor::Cursor;
 pub use error::{DecodeError, EncodeError, EncodeProblem, Problem};
 pub use field::{Field, Layout, Seq, SeqIter};
-pub use table::{record_len, AofRecord, RecordKind, RecordRef};
+pub use table::{record_len, AofRecord, FrameCheck, RecordKind, RecordRef};
 
 use crate::format::FormatError;
 
