@@ -21,17 +21,16 @@
 //! one to three ranges with zeros, ones or random bytes. A failing case shrinks to a minimal
 //! command sequence (and damage list).
 
-use std::cell::RefCell;
-use std::time::Instant;
-
 use proptest::prelude::*;
-use proptest::test_runner::{TestCaseError, TestError};
 
 use crate::check::alphabet::{self, T0_MS};
 use crate::check::crash::CrashImage;
 use crate::check::history::History;
 use crate::check::recover::{Flow, HarnessError, Recoverer};
-use crate::check::report::{runner, Budget, Case, Counts, FailureKind, Finding, Progress, Report};
+use crate::check::report::{
+    run_cases, Budget, Case, CaseSettings, Counts, FailureKind, Finding, PlayedFinding, Progress,
+    Report,
+};
 use crate::check::script::{Player, Step};
 use crate::check::target::Target;
 use crate::command::Command;
@@ -307,79 +306,46 @@ pub fn run(
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
-    let started = Instant::now();
-    let report = RefCell::new(Report::new("damage", target.name(), config.seed));
-    let target = RefCell::new(target);
-    let progress = RefCell::new(progress);
-    let done = RefCell::new(0u64);
-    let shrinking = std::cell::Cell::new(false);
-    // The last failing run is the minimal case proptest reports: kept as it ran, since a
-    // target with random nonces need not fail the same way twice.
-    let last_failure = RefCell::new(None);
-    let mut runner = runner(config.seed, config.cases, config.shrink_iters);
-    let result = runner.run(&cases(config), |(commands, damages)| {
-        let mut report = report.borrow_mut();
-        if report.skipped.is_some() || budget.exhausted(*done.borrow()) {
-            report.complete = false;
-            return Ok(());
-        }
-        let played = play_case(&mut **target.borrow_mut(), &commands, &damages, config);
-        let (hits, counts) = match played {
-            Ok(played) => played,
-            Err(e) => {
-                report.skipped = Some(e.to_string());
-                return Ok(());
+    let settings = CaseSettings {
+        seed: config.seed,
+        cases: config.cases,
+        shrink_iters: config.shrink_iters,
+        ignore: &config.ignore,
+    };
+    run_cases(
+        "damage",
+        target,
+        &settings,
+        cases(config),
+        budget,
+        progress,
+        |target, (commands, damages)| {
+            play_case(target, commands, damages, config).map(|(hits, counts)| (hits, counts, ()))
+        },
+        |report, (commands, _), hits, ()| {
+            for hit in hits {
+                let case = || Case {
+                    seed: config.seed,
+                    steps: commands.iter().cloned().map(Step::Command).collect(),
+                    crash: hit.image,
+                    damage: Some(hit.damage),
+                    fault: None,
+                    picked: Vec::new(),
+                };
+                report.record(hit.finding, case, &config.ignore);
             }
-        };
-        let mut counts = counts;
-        if shrinking.get() {
-            counts.shrinks = counts.cases;
-            counts.cases = 0;
-        } else {
-            *done.borrow_mut() += 1;
-        }
-        report.counts.add(&counts);
-        (progress.borrow_mut())(report.progress(
-            *done.borrow(),
-            Some(config.cases.into()),
-            started,
-        ));
-        match hits
-            .iter()
-            .find(|h| !config.ignore.contains(&h.finding.kind))
-        {
-            Some(hit) => {
-                shrinking.set(true);
-                let error = format!(
-                    "{:?} ({}): {}",
-                    hit.finding.kind, hit.damage, hit.finding.detail
-                );
-                *last_failure.borrow_mut() = Some((commands, hits));
-                Err(TestCaseError::fail(error))
-            }
-            None => {
-                for hit in hits {
-                    report.record(hit.finding, Case::default, &config.ignore);
-                }
-                Ok(())
-            }
-        }
-    });
-    let mut report = report.into_inner();
-    if let (Err(TestError::Fail(..)), Some((commands, hits))) = (result, last_failure.into_inner())
-    {
-        for hit in hits {
-            let case = || Case {
-                seed: config.seed,
-                steps: commands.iter().cloned().map(Step::Command).collect(),
-                crash: hit.image,
-                damage: Some(hit.damage),
-                fault: None,
-                picked: Vec::new(),
-            };
-            report.record(hit.finding, case, &config.ignore);
-        }
+        },
+    )
+}
+
+impl PlayedFinding for Hit {
+    fn finding(&self) -> &Finding {
+        &self.finding
     }
-    report.elapsed = started.elapsed();
-    report
+    fn describe(&self) -> String {
+        format!(
+            "{:?} ({}): {}",
+            self.finding.kind, self.damage, self.finding.detail
+        )
+    }
 }

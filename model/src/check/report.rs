@@ -445,3 +445,107 @@ impl fmt::Display for Report {
         Ok(())
     }
 }
+
+/// What a played case found, as the proptest glue of [`run_cases`] needs it.
+pub trait PlayedFinding {
+    /// The finding.
+    fn finding(&self) -> &Finding;
+    /// One line for proptest's failure message.
+    fn describe(&self) -> String {
+        format!("{:?}: {}", self.finding().kind, self.finding().detail)
+    }
+}
+
+/// The settings of a proptest-driven engine: seed, cases, shrinking, ignored kinds.
+pub struct CaseSettings<'a> {
+    pub seed: u64,
+    pub cases: u32,
+    pub shrink_iters: u32,
+    pub ignore: &'a [FailureKind],
+}
+
+/// Runs a proptest-driven engine (`sequences`, `damage`): generates cases from `strategy`,
+/// plays each with `play` (which returns what it found, its counts and anything the report of
+/// a failure needs), stops early when the budget runs out or `play` says the engine does not
+/// apply, shrinks the first failure, and reports the minimal case with `report_minimal`.
+///
+/// Shrinking runs count as shrinks, not cases. The last failing run is the minimal case
+/// proptest reports: kept as it ran, since a target with random nonces need not fail the
+/// same way twice.
+#[allow(clippy::too_many_arguments)]
+pub fn run_cases<T, P, X>(
+    engine: &'static str,
+    target: &mut dyn crate::check::target::Target,
+    settings: &CaseSettings<'_>,
+    strategy: impl proptest::strategy::Strategy<Value = T>,
+    budget: &Budget,
+    progress: &mut dyn FnMut(Progress),
+    play: impl Fn(
+        &mut dyn crate::check::target::Target,
+        &T,
+    ) -> Result<(Vec<P>, Counts, X), crate::check::recover::HarnessError>,
+    report_minimal: impl FnOnce(&mut Report, T, Vec<P>, X),
+) -> Report
+where
+    T: Clone + std::fmt::Debug,
+    P: PlayedFinding,
+{
+    use proptest::test_runner::{TestCaseError, TestError};
+    use std::cell::{Cell, RefCell};
+
+    let started = Instant::now();
+    let report = RefCell::new(Report::new(engine, target.name(), settings.seed));
+    let target = RefCell::new(target);
+    let progress = RefCell::new(progress);
+    let done = Cell::new(0u64);
+    let shrinking = Cell::new(false);
+    let last_failure = RefCell::new(None);
+    let mut runner = runner(settings.seed, settings.cases, settings.shrink_iters);
+    let result = runner.run(&strategy, |case| {
+        let mut report = report.borrow_mut();
+        if report.skipped.is_some() || budget.exhausted(done.get()) {
+            report.complete = false;
+            return Ok(());
+        }
+        let (found, mut counts, extra) = match play(&mut **target.borrow_mut(), &case) {
+            Ok(played) => played,
+            Err(e) => {
+                report.skipped = Some(e.to_string());
+                return Ok(());
+            }
+        };
+        if shrinking.get() {
+            counts.shrinks = counts.cases;
+            counts.cases = 0;
+        } else {
+            done.set(done.get() + 1);
+        }
+        report.counts.add(&counts);
+        (progress.borrow_mut())(report.progress(done.get(), Some(settings.cases.into()), started));
+        match found
+            .iter()
+            .find(|p| !settings.ignore.contains(&p.finding().kind))
+        {
+            Some(failing) => {
+                shrinking.set(true);
+                let error = failing.describe();
+                *last_failure.borrow_mut() = Some((case, found, extra));
+                Err(TestCaseError::fail(error))
+            }
+            None => {
+                for p in found {
+                    report.record(p.finding().clone(), Case::default, settings.ignore);
+                }
+                Ok(())
+            }
+        }
+    });
+    let mut report = report.into_inner();
+    if let (Err(TestError::Fail(..)), Some((case, found, extra))) =
+        (result, last_failure.into_inner())
+    {
+        report_minimal(&mut report, case, found, extra);
+    }
+    report.elapsed = started.elapsed();
+    report
+}

@@ -9,16 +9,15 @@
 //! every command a sync acknowledged, and nothing recovered or appended is lost. A failing
 //! case shrinks to a minimal sequence, reported with the seed.
 
-use std::cell::RefCell;
-use std::time::Instant;
-
 use proptest::prelude::*;
-use proptest::test_runner::{TestCaseError, TestError};
 
 use crate::check::alphabet::{self, T0_MS};
 use crate::check::crash::CrashImage;
 use crate::check::recover::{HarnessError, Recoverer};
-use crate::check::report::{runner, Budget, Case, Counts, FailureKind, Progress, Report};
+use crate::check::report::{
+    run_cases, Budget, Case, CaseSettings, Counts, FailureKind, Finding, PlayedFinding, Progress,
+    Report,
+};
 use crate::check::script::{Found, Player, Step};
 use crate::check::target::Target;
 use crate::Store;
@@ -99,83 +98,38 @@ pub fn run(
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
-    let started = Instant::now();
-    let report = RefCell::new(Report::new("sequences", target.name(), config.seed));
-    let target = RefCell::new(target);
-    let progress = RefCell::new(progress);
-    let done = RefCell::new(0u64);
-    let shrinking = std::cell::Cell::new(false);
-    // The last failing run is the minimal case proptest reports: kept as it ran, since a
-    // target with random nonces need not fail the same way twice.
-    let last_failure = RefCell::new(None);
-    let mut runner = runner(config.seed, config.cases, config.shrink_iters);
-    let result = runner.run(&steps(config.max_steps), |steps| {
-        let mut report = report.borrow_mut();
-        if report.skipped.is_some() || budget.exhausted(*done.borrow()) {
-            report.complete = false;
-            return Ok(());
-        }
-        let played = play_case(
-            &mut **target.borrow_mut(),
-            &steps,
-            config.seed,
-            config.linear,
-            &config.ignore,
-        );
-        let (found, counts, picked) = match played {
-            Ok(played) => played,
-            Err(e) => {
-                report.skipped = Some(e.to_string());
-                return Ok(());
+    let settings = CaseSettings {
+        seed: config.seed,
+        cases: config.cases,
+        shrink_iters: config.shrink_iters,
+        ignore: &config.ignore,
+    };
+    run_cases(
+        "sequences",
+        target,
+        &settings,
+        steps(config.max_steps),
+        budget,
+        progress,
+        |target, steps| play_case(target, steps, config.seed, config.linear, &config.ignore),
+        |report, minimal, found, picked| {
+            for f in found {
+                let case = || Case {
+                    seed: config.seed,
+                    steps: minimal[..(f.step + 1).min(minimal.len())].to_vec(),
+                    crash: f.image,
+                    damage: None,
+                    fault: None,
+                    picked: picked.clone(),
+                };
+                report.record(f.finding, case, &config.ignore);
             }
-        };
-        let mut counts = counts;
-        if shrinking.get() {
-            counts.shrinks = counts.cases;
-            counts.cases = 0;
-        } else {
-            *done.borrow_mut() += 1;
-        }
-        report.counts.add(&counts);
-        (progress.borrow_mut())(report.progress(
-            *done.borrow(),
-            Some(config.cases.into()),
-            started,
-        ));
-        match found
-            .iter()
-            .find(|f| !config.ignore.contains(&f.finding.kind))
-        {
-            Some(f) => {
-                shrinking.set(true);
-                let error = format!("{:?}: {}", f.finding.kind, f.finding.detail);
-                *last_failure.borrow_mut() = Some((steps, found, picked));
-                Err(TestCaseError::fail(error))
-            }
-            None => {
-                for f in found {
-                    report.record(f.finding, Case::default, &config.ignore);
-                }
-                Ok(())
-            }
-        }
-    });
-    let mut report = report.into_inner();
-    if let (Err(TestError::Fail(..)), Some((minimal, found, picked))) =
-        (result, last_failure.into_inner())
-    {
-        for f in found {
-            let case = || Case {
-                seed: config.seed,
-                steps: minimal[..(f.step + 1).min(minimal.len())].to_vec(),
-                crash: f.image,
-                damage: None,
-                fault: None,
-                picked: picked.clone(),
-            };
-            report.record(f.finding, case, &config.ignore);
-        }
+        },
+    )
+}
+
+impl PlayedFinding for Found {
+    fn finding(&self) -> &Finding {
+        &self.finding
     }
-    report.elapsed = started.elapsed();
-    report
 }
