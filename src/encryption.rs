@@ -163,20 +163,25 @@ impl Sealer {
         }
     }
 
-    /// Seals `out[start..]` in place and appends the tag: `out[start..]` becomes ciphertext +
-    /// tag.
+    /// Seals `plain`: returns ciphertext + tag.
+    pub fn seal(&self, nonce: &[u8; NONCE_SIZE], plain: &[u8]) -> Result<Vec<u8>, FormatError> {
+        let mut sealed = plain.to_vec();
+        let tag = self.seal_in_place(nonce, &mut sealed)?;
+        sealed.extend_from_slice(&tag);
+        Ok(sealed)
+    }
+
+    /// Seals `body` in place (it becomes the ciphertext) and returns the tag.
     pub fn seal_in_place(
         &self,
         nonce: &[u8; NONCE_SIZE],
-        out: &mut Vec<u8>,
-        start: usize,
-    ) -> Result<(), FormatError> {
+        body: &mut [u8],
+    ) -> Result<[u8; TAG_SIZE], FormatError> {
         let tag = self
             .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(nonce), &[], &mut out[start..])
+            .encrypt_in_place_detached(Nonce::from_slice(nonce), &[], body)
             .map_err(|e| FormatError::Io(io::Error::other(format!("encryption failed: {e}"))))?;
-        out.extend_from_slice(&tag);
-        Ok(())
+        Ok(tag.into())
     }
 
     /// Opens `sealed` (ciphertext + tag) into `plain`, replacing its contents. Returns false
@@ -201,9 +206,7 @@ pub fn encrypt_record(
     plaintext: &[u8],
 ) -> Result<([u8; NONCE_SIZE], Vec<u8>), FormatError> {
     let nonce = RandomNonces.next_nonce();
-    let mut out = plaintext.to_vec();
-    Sealer::new(key).seal_in_place(&nonce, &mut out, 0)?;
-    Ok((nonce, out))
+    Ok((nonce, Sealer::new(key).seal(&nonce, plaintext)?))
 }
 
 /// Decrypts ciphertext + tag; `DecryptionFailed` for a wrong key or any changed bit. (The
@@ -230,10 +233,7 @@ mod tests {
         let (a, b) = (EncryptionKey::generate(), EncryptionKey::generate());
         assert_ne!(*a.to_hex(), *b.to_hex());
         let nonce = [7u8; NONCE_SIZE];
-        let mut sealed = b"record".to_vec();
-        Sealer::new(&a)
-            .seal_in_place(&nonce, &mut sealed, 0)
-            .unwrap();
+        let sealed = Sealer::new(&a).seal(&nonce, b"record").unwrap();
         let mut plain = Vec::new();
         assert!(Sealer::new(&a).open_into(&nonce, &sealed, &mut plain));
         assert_eq!(plain, b"record");

@@ -30,6 +30,13 @@ use crate::storage::{FsStorage, Storage, StorageFile};
 /// Buffered bytes that trigger a write to storage.
 pub const WRITE_BUFFER_LEN: usize = 64 * 1024;
 
+/// Room kept past [`WRITE_BUFFER_LEN`], so that a record of up to this many bytes is encoded
+/// straight into the buffer; a larger one grows it for as long as it is buffered.
+pub const RECORD_ROOM: usize = 16 * 1024;
+
+/// Bytes of a plaintext record's checksum.
+const CRC_LEN: usize = 4;
+
 /// What opening found in an existing file, and what it cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Recovery {
@@ -83,7 +90,13 @@ pub struct AofWriter<S: Storage = FsStorage> {
     key: Option<EncryptionKey>,
     sealer: Option<Sealer>,
     nonces: Box<dyn NonceSource>,
+    /// Kept initialized to at least `WRITE_BUFFER_LEN + RECORD_ROOM` bytes (records are
+    /// encoded into it in place); the first `filled` are the buffered records.
     buf: Vec<u8>,
+    filled: usize,
+    /// Where the last plaintext record starts when its checksum is not yet written (its
+    /// four bytes, at `filled - 4`, are reserved): see [`AofWriter::write_record`].
+    unsummed: Option<usize>,
     poisoned: Option<String>,
     recovery: Recovery,
 }
@@ -93,7 +106,7 @@ impl<S: Storage> std::fmt::Debug for AofWriter<S> {
         f.debug_struct("AofWriter")
             .field("path", &self.path)
             .field("version", &self.version)
-            .field("buffered", &self.buf.len())
+            .field("buffered", &self.filled)
             .field("poisoned", &self.poisoned)
             .finish()
     }
@@ -171,7 +184,9 @@ impl<S: Storage> AofWriter<S> {
             key: options.key,
             sealer,
             nonces: options.nonces,
-            buf: Vec::with_capacity(WRITE_BUFFER_LEN),
+            buf: vec![0; WRITE_BUFFER_LEN + RECORD_ROOM],
+            filled: 0,
+            unsummed: None,
             poisoned: None,
             recovery,
         })
@@ -265,47 +280,61 @@ impl<S: Storage> AofWriter<S> {
     /// would refuse is refused with [`FormatError::Encode`] and leaves the writer usable.
     pub fn write_record(&mut self, record: &AofRecord) -> Result<(), FormatError> {
         self.check_poisoned()?;
-        let start = self.buf.len();
-        match &self.sealer {
+        let start = self.filled;
+        let end = match &self.sealer {
             None => {
-                record.encode_into(&mut self.buf)?;
-                let crc = format::crc32(&self.buf[start..]);
-                self.buf.extend_from_slice(&crc.to_le_bytes());
+                let end = record.encode_at(&mut self.buf, start)?;
+                // The previous record's checksum is computed now, one record late: reading
+                // a record back just after writing it, field by field, stalls until every
+                // one of those small stores has reached the cache (the load spans them all,
+                // so none can be forwarded to it), and it did for each record (writer on
+                // the benchmark mix: 20.7 -> 19.2 ns a record, encoding and checksum only).
+                self.sum_pending();
+                self.unsummed = Some(start);
+                reserve_at(&mut self.buf, end, CRC_LEN)
             }
             Some(sealer) => {
                 let nonce = self.nonces.next_nonce();
-                self.buf.extend_from_slice(&nonce);
-                self.buf.extend_from_slice(&[0; 4]);
                 let body = start + SEALED_HEADER_LEN;
-                let sealed = record
-                    .encode_into(&mut self.buf)
-                    .and_then(|()| sealed_len(self.buf.len() - body));
-                let sealed_len = match sealed {
-                    Ok(n) => n,
-                    Err(e) => {
-                        self.buf.truncate(start);
-                        return Err(e.into());
-                    }
-                };
-                if let Err(e) = sealer.seal_in_place(&nonce, &mut self.buf, body) {
-                    self.buf.truncate(start);
-                    return Err(e);
-                }
+                let end = record.encode_at(&mut self.buf, body)?;
+                let sealed_len = sealed_len(end - body)?;
+                let tag = sealer.seal_in_place(&nonce, &mut self.buf[body..end])?;
+                self.buf[start..start + 12].copy_from_slice(&nonce);
                 self.buf[start + 12..body].copy_from_slice(&sealed_len.to_le_bytes());
+                let tag_end = reserve_at(&mut self.buf, end, tag.len());
+                self.buf[end..tag_end].copy_from_slice(&tag);
+                tag_end
             }
-        }
-        if self.buf.len() >= WRITE_BUFFER_LEN {
+        };
+        self.filled = end;
+        if self.filled >= WRITE_BUFFER_LEN {
             self.flush()?;
         }
         Ok(())
     }
 
+    /// Writes the checksum of the last plaintext record, if it is still missing.
+    #[inline(always)]
+    fn sum_pending(&mut self) {
+        if let Some(start) = self.unsummed.take() {
+            let end = self.filled - CRC_LEN;
+            let crc = format::crc32(&self.buf[start..end]);
+            self.buf[end..self.filled].copy_from_slice(&crc.to_le_bytes());
+        }
+    }
+
     /// Hands buffered records to the operating system.
     pub fn flush(&mut self) -> Result<(), FormatError> {
+        self.sum_pending();
         self.guard("write", |w| {
-            if !w.buf.is_empty() {
-                w.file.append(&w.buf)?;
-                w.buf.clear();
+            if w.filled > 0 {
+                w.file.append(&w.buf[..w.filled])?;
+                w.filled = 0;
+            }
+            if w.buf.len() > WRITE_BUFFER_LEN + RECORD_ROOM {
+                // A large record grew the buffer: give the memory back.
+                w.buf.truncate(WRITE_BUFFER_LEN + RECORD_ROOM);
+                w.buf.shrink_to_fit();
             }
             Ok(())
         })
@@ -322,7 +351,8 @@ impl<S: Storage> AofWriter<S> {
     /// Records buffered and not yet flushed are discarded with the old contents.
     pub fn truncate(&mut self) -> Result<(), FormatError> {
         self.check_poisoned()?;
-        self.buf.clear();
+        self.filled = 0;
+        self.unsummed = None;
         let tmp = tmp_path(&self.path);
         let header = format::header(self.version);
         self.guard("truncate", |w| {
@@ -354,6 +384,16 @@ fn sealed_len(plain_len: usize) -> Result<u32, EncodeError> {
         });
     }
     Ok(len as u32)
+}
+
+/// Makes sure `buf` has `len` bytes from `at` (growing it with zeros); returns where they end.
+#[inline(always)]
+fn reserve_at(buf: &mut Vec<u8>, at: usize, len: usize) -> usize {
+    let end = at + len;
+    if buf.len() < end {
+        buf.resize(end, 0);
+    }
+    end
 }
 
 /// The temporary file `truncate` writes beside `path` (`shard-0.aof` → `shard-0.aof.tmp`).

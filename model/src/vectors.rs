@@ -995,10 +995,9 @@ impl Sealing {
         wrong_key: bool,
     ) -> Result<(Vec<u8>, [u8; NONCE_SIZE]), VectorError> {
         let nonce = self.nonce();
-        let mut sealed = plain.to_vec();
         let sealer = if wrong_key { &self.other } else { &self.sealer };
-        sealer
-            .seal_in_place(&nonce, &mut sealed, 0)
+        let sealed = sealer
+            .seal(&nonce, plain)
             .map_err(|e| VectorError::Disagrees {
                 tc_id: 0,
                 comment: "sealing".into(),

@@ -8,11 +8,13 @@
 mod cursor;
 mod error;
 mod field;
+mod sink;
 mod table;
 
 pub use cursor::Cursor;
 pub use error::{DecodeError, EncodeError, EncodeProblem, Problem};
 pub use field::{Field, Layout, Seq, SeqIter};
+pub use sink::{Measure, Sink, Stop, Window};
 pub use table::{record_len, AofRecord, FrameCheck, RecordKind, RecordRef};
 
 use crate::format::FormatError;

@@ -11,6 +11,7 @@ use super::field::{
     BitOpCode, Blob, Field, Flag, Layout, List, NonNegU64, NonNegUsize, Text, F32, F64, I64, U32,
     U8,
 };
+use super::sink::{Measure, Sink, Stop, Window};
 use crate::limits::{RECORD_LEN_MAX, VECTOR_DIMS_MAX};
 
 macro_rules! record_table {
@@ -82,9 +83,12 @@ macro_rules! record_table {
                 match self { $(AofRecord::$variant { .. } => RecordKind::$variant,)* }
             }
 
-            fn encode_payload(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+            /// Encodes tag and payload into `out`, field by field in wire order.
+            #[inline(always)]
+            fn encode_fields<S: Sink>(&self, out: &mut S) -> Result<(), Stop> {
                 match self {
                     $(AofRecord::$variant { $($field),+ } => {
+                        out.put_array([$tag])?;
                         $(<$ty as Field>::encode($field, out, stringify!($field))?;)+
                     })*
                 }
@@ -222,29 +226,81 @@ record_table! {
     35 Pexpireat "PEXPIREAT" { key: Text, timestamp_ms: NonNegU64 }
 }
 
+/// Room made for a record before its first encoding attempt by [`AofRecord::encode_into`]:
+/// most records fit, and a larger one is measured and encoded again.
+const FIRST_ROOM: usize = 256;
+
 impl AofRecord {
     /// Appends tag + payload to `out`. On error `out` is left as it was.
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
         let start = out.len();
-        out.push(self.kind().tag());
-        let encoded = self.encode_payload(out).and_then(|()| {
-            let len = (out.len() - start) as u64;
-            if len > RECORD_LEN_MAX {
-                return Err(EncodeError {
-                    field: "record",
-                    problem: EncodeProblem::TooLong {
-                        len,
-                        max: RECORD_LEN_MAX,
-                    },
-                });
-            }
-            Ok(())
-        });
-        if encoded.is_err() {
-            out.truncate(start);
-        }
-        encoded
+        out.resize(start + FIRST_ROOM, 0);
+        let encoded = self.encode_at(out, start);
+        out.truncate(*encoded.as_ref().unwrap_or(&start));
+        encoded.map(drop)
     }
+
+    /// Encodes tag + payload into `buf` from byte `start` (`buf` is grown, with zeros, when it
+    /// has no room for the record) and returns where the record ends. `buf[..start]` is left
+    /// as it was, and nothing is said of the bytes after the returned end: `buf` is a buffer
+    /// kept initialized, so that encoding writes into it without growing it, field by field.
+    #[inline(always)]
+    pub fn encode_at(&self, buf: &mut Vec<u8>, start: usize) -> Result<usize, EncodeError> {
+        let mut window = Window::new(buf.get_mut(start..).unwrap_or_default());
+        let room = window.left();
+        match self.encode_fields(&mut window) {
+            Ok(()) => {
+                let len = room - window.left();
+                check_record_len(len as u64)?;
+                Ok(start + len)
+            }
+            Err(Stop::Refused(error)) => Err(error),
+            Err(Stop::Full { .. }) => self.encode_measured(buf, start),
+        }
+    }
+
+    /// The slow path of [`AofRecord::encode_at`], for a record larger than the room left:
+    /// measures it (which validates every field, so a refused record allocates nothing),
+    /// makes exactly that room, and encodes it there.
+    #[cold]
+    #[inline(never)]
+    fn encode_measured(&self, buf: &mut Vec<u8>, start: usize) -> Result<usize, EncodeError> {
+        let len = self.encoded_len()?;
+        let end = start + len as usize;
+        if buf.len() < end {
+            buf.resize(end, 0);
+        }
+        let mut window = Window::new(&mut buf[start..end]);
+        match self.encode_fields(&mut window) {
+            Ok(()) if window.left() == 0 => Ok(end),
+            // Measuring and encoding run the same code on the same record.
+            other => unreachable!("a measured record encodes to its length: {other:?}"),
+        }
+    }
+
+    /// The length of tag + payload, validating every field as encoding does.
+    pub fn encoded_len(&self) -> Result<u64, EncodeError> {
+        let mut measure = Measure::default();
+        match self.encode_fields(&mut measure) {
+            Ok(()) => check_record_len(measure.total()).map(|()| measure.total()),
+            Err(Stop::Refused(error)) => Err(error),
+            Err(Stop::Full { .. }) => unreachable!("a measure is never full"),
+        }
+    }
+}
+
+#[inline(always)]
+fn check_record_len(len: u64) -> Result<(), EncodeError> {
+    if len > RECORD_LEN_MAX {
+        return Err(EncodeError {
+            field: "record",
+            problem: EncodeProblem::TooLong {
+                len,
+                max: RECORD_LEN_MAX,
+            },
+        });
+    }
+    Ok(())
 }
 
 /// What the hot path checks of a record once its fields are read: given the record's
