@@ -296,8 +296,10 @@ impl<S: Storage> AofWriter<S> {
             Some(sealer) => {
                 let nonce = self.nonces.next_nonce();
                 let body = start + SEALED_HEADER_LEN;
-                let end = record.encode_at(&mut self.buf, body)?;
-                let sealed_len = sealed_len(end - body)?;
+                // The ciphertext's limit is checked before any room is made for the record.
+                let end = record
+                    .encode_at_within(&mut self.buf, body, |len| sealed_len(len).map(drop))?;
+                let sealed_len = sealed_len(end as u64 - body as u64)?;
                 let tag = sealer.seal_in_place(&nonce, &mut self.buf[body..end])?;
                 self.buf[start..start + 12].copy_from_slice(&nonce);
                 self.buf[start + 12..body].copy_from_slice(&sealed_len.to_le_bytes());
@@ -372,8 +374,8 @@ impl<S: Storage> AofWriter<S> {
     }
 }
 
-fn sealed_len(plain_len: usize) -> Result<u32, EncodeError> {
-    let len = plain_len as u64 + TAG_SIZE as u64;
+fn sealed_len(plain_len: u64) -> Result<u32, EncodeError> {
+    let len = plain_len + TAG_SIZE as u64;
     if len > u64::from(SEALED_LEN_MAX) {
         return Err(EncodeError {
             field: "record",

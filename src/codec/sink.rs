@@ -20,9 +20,8 @@ use super::error::EncodeError;
 /// Why encoding stopped short.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
-    /// The window has no room for the next field (which needs `needed` bytes); nothing is
-    /// wrong with the record.
-    Full { needed: usize },
+    /// The window has no room for the next field; nothing is wrong with the record.
+    Full,
     /// The record is refused: the reader would not accept it.
     Refused(EncodeError),
 }
@@ -65,7 +64,7 @@ impl<'b> Window<'b> {
     #[inline(always)]
     fn claim(&mut self, n: usize) -> Result<&'b mut [u8], Stop> {
         if n > self.rest.len() {
-            return Err(Stop::Full { needed: n });
+            return Err(Stop::Full);
         }
         let (claimed, rest) = std::mem::take(&mut self.rest).split_at_mut(n);
         self.rest = rest;

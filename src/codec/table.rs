@@ -244,18 +244,37 @@ impl AofRecord {
     /// has no room for the record) and returns where the record ends. `buf[..start]` is left
     /// as it was, and nothing is said of the bytes after the returned end: `buf` is a buffer
     /// kept initialized, so that encoding writes into it without growing it, field by field.
+    ///
+    /// # Panics
+    ///
+    /// When `start` plus the record's length overflows `usize`, as growing a `Vec` past it
+    /// does.
     #[inline(always)]
     pub fn encode_at(&self, buf: &mut Vec<u8>, start: usize) -> Result<usize, EncodeError> {
+        self.encode_at_within(buf, start, |_| Ok(()))
+    }
+
+    /// [`AofRecord::encode_at`] for a frame with a limit of its own: `fits`, given the
+    /// record's length, refuses it before any room is made for it (a sealed record's
+    /// ciphertext has a lower limit than a record).
+    #[inline(always)]
+    pub fn encode_at_within(
+        &self,
+        buf: &mut Vec<u8>,
+        start: usize,
+        fits: impl Fn(u64) -> Result<(), EncodeError>,
+    ) -> Result<usize, EncodeError> {
         let mut window = Window::new(buf.get_mut(start..).unwrap_or_default());
         let room = window.left();
         match self.encode_fields(&mut window) {
             Ok(()) => {
                 let len = room - window.left();
                 check_record_len(len as u64)?;
+                fits(len as u64)?;
                 Ok(start + len)
             }
             Err(Stop::Refused(error)) => Err(error),
-            Err(Stop::Full { .. }) => self.encode_measured(buf, start),
+            Err(Stop::Full) => self.encode_measured(buf, start, fits),
         }
     }
 
@@ -264,9 +283,18 @@ impl AofRecord {
     /// makes exactly that room, and encodes it there.
     #[cold]
     #[inline(never)]
-    fn encode_measured(&self, buf: &mut Vec<u8>, start: usize) -> Result<usize, EncodeError> {
+    fn encode_measured(
+        &self,
+        buf: &mut Vec<u8>,
+        start: usize,
+        fits: impl Fn(u64) -> Result<(), EncodeError>,
+    ) -> Result<usize, EncodeError> {
         let len = self.encoded_len()?;
-        let end = start + len as usize;
+        fits(len)?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| start.checked_add(len))
+            .expect("a record's end in its buffer overflows usize");
         if buf.len() < end {
             buf.resize(end, 0);
         }
@@ -284,7 +312,7 @@ impl AofRecord {
         match self.encode_fields(&mut measure) {
             Ok(()) => check_record_len(measure.total()).map(|()| measure.total()),
             Err(Stop::Refused(error)) => Err(error),
-            Err(Stop::Full { .. }) => unreachable!("a measure is never full"),
+            Err(Stop::Full) => unreachable!("a measure is never full"),
         }
     }
 }
