@@ -17,7 +17,9 @@
 //!   AVX-512: it folds 16-byte blocks in a loop and takes the last partial block with one
 //!   overlapping load.
 //!
-//! Longer inputs, and short ones on other CPUs, go to crc32fast's wide kernels. `tests` (and
+//! Longer inputs, and short ones on other CPUs, go to crc32fast's wide kernels. A hot loop
+//! can run with the AVX-512 kernel inlined into it, compiled for its features
+//! ([`with_inlined_kernel`]); the zero-copy scanner's does. `tests` (and
 //! the `crc_matches_crc32fast` property) hold each kernel to crc32fast on every length.
 //!
 //! ## The arithmetic
@@ -53,6 +55,45 @@ pub fn crc32(data: &[u8]) -> u32 {
         }
     }
     wide(data)
+}
+
+/// A way of computing the CRC32, passed by value into a hot loop.
+pub trait Crc: Copy {
+    fn crc32(self, data: &[u8]) -> u32;
+}
+
+/// [`crc32`] itself: a call into the kernel the CPU has.
+#[derive(Debug, Clone, Copy)]
+pub struct Called;
+
+impl Crc for Called {
+    #[inline(always)]
+    fn crc32(self, data: &[u8]) -> u32 {
+        crc32(data)
+    }
+}
+
+/// Code that runs on a [`Crc`] of the caller's choosing: see [`with_inlined_kernel`].
+pub trait WithCrc {
+    type Output;
+    fn run<C: Crc>(self, crc: C) -> Self::Output;
+}
+
+/// Runs `code` with the CRC kernel inlined into it when the CPU has the AVX-512 one: `code`
+/// is then compiled for the kernel's features, in one function with it. Otherwise `code`
+/// runs with [`Called`].
+///
+/// Why: a hot loop that checks a checksum in each of the 35 record kinds' arms calls the
+/// kernel from each; a call keeps the record's fields in registers the call may clobber, so
+/// they went to the stack and back, and the kernel's set-up could not overlap the loop's own
+/// work (zero-copy scan of the benchmark mix: see `Scanner::try_for_each`).
+#[inline(always)]
+pub fn with_inlined_kernel<W: WithCrc>(code: W) -> W::Output {
+    #[cfg(target_arch = "x86_64")]
+    if let clmul::Level::Avx512(cpu) = clmul::level() {
+        return cpu.inlined(code);
+    }
+    code.run(Called)
 }
 
 // Never inlined: the short kernels' callers would save registers for it on every call.
@@ -287,6 +328,22 @@ mod clmul {
         use super::{fold_constant, reduce96};
         use std::arch::x86_64::*;
 
+        /// Compiles each function inside for the kernel's features, listed here once: the
+        /// kernel's, and the function that runs code with the kernel inlined into it, which
+        /// must have at least the kernel's for the compiler to inline it.
+        macro_rules! for_the_kernel {
+            ($($item:item)*) => {$(
+                #[target_feature(
+                    enable = "avx512f",
+                    enable = "avx512bw",
+                    enable = "avx512vl",
+                    enable = "vpclmulqdq",
+                    enable = "pclmulqdq"
+                )]
+                $item
+            )*};
+        }
+
         /// Proof that the CPU has the AVX-512 kernel's features: only a detection makes one.
         #[derive(Clone, Copy)]
         pub struct Avx512(pub(super) ());
@@ -309,6 +366,29 @@ mod clmul {
                 // SAFETY: `self` proves that the CPU has every feature `short` is compiled
                 // for, its only precondition.
                 unsafe { short(data) }
+            }
+
+            /// Runs `code` with this kernel, both compiled for its features in one function.
+            #[inline]
+            pub fn inlined<W: super::super::WithCrc>(self, code: W) -> W::Output {
+                // SAFETY: `self` proves that the CPU has every feature `run_inlined` is
+                // compiled for, its only precondition.
+                unsafe { run_inlined(code, self) }
+            }
+        }
+
+        impl super::super::Crc for Avx512 {
+            #[inline(always)]
+            fn crc32(self, data: &[u8]) -> u32 {
+                self.crc32(data)
+            }
+        }
+
+        for_the_kernel! {
+            /// `code` run with the kernel, in a function compiled for its features, so that
+            /// `short` (which is `#[inline]`) is inlined into `code`'s loop.
+            fn run_inlined<W: super::super::WithCrc>(code: W, cpu: Avx512) -> W::Output {
+                code.run(cpu)
             }
         }
 
@@ -361,27 +441,23 @@ mod clmul {
             table
         };
 
-        /// The CRC32 of `data`: one size class per branch, no branch on the length inside
-        /// one.
-        #[target_feature(
-            enable = "avx512f",
-            enable = "avx512bw",
-            enable = "avx512vl",
-            enable = "vpclmulqdq",
-            enable = "pclmulqdq"
-        )]
-        fn short(data: &[u8]) -> u32 {
-            let n = data.len();
-            // SAFETY (all three): the features are this function's own, and each branch
-            // bounds `n` to the kernel's `MIN..=64·W`.
-            if n <= 64 {
-                unsafe { kernel::<1, 0>(data) }
-            } else if n <= 128 {
-                unsafe { kernel::<2, 65>(data) }
-            } else if n <= super::super::SHORT_MAX {
-                unsafe { kernel::<4, 129>(data) }
-            } else {
-                super::super::wide(data)
+        for_the_kernel! {
+            /// The CRC32 of `data`: one size class per branch, no branch on the length inside
+            /// one.
+            #[inline]
+            fn short(data: &[u8]) -> u32 {
+                let n = data.len();
+                // SAFETY (all three): the features are this function's own, and each branch
+                // bounds `n` to the kernel's `MIN..=64·W`.
+                if n <= 64 {
+                    unsafe { kernel::<1, 0>(data) }
+                } else if n <= 128 {
+                    unsafe { kernel::<2, 65>(data) }
+                } else if n <= super::super::SHORT_MAX {
+                    unsafe { kernel::<4, 129>(data) }
+                } else {
+                    super::super::wide(data)
+                }
             }
         }
 
@@ -398,63 +474,58 @@ mod clmul {
             )
         }
 
-        /// The CRC32 of `data` as the end of a frame of `W` windows.
-        ///
-        /// # Safety
-        ///
-        /// The CPU has the features, and `data.len() >= MIN` (the windows that `MIN` bytes
-        /// fill are loaded whole). Past `64·W` bytes the result is wrong but nothing is read
-        /// out of bounds; past `SHORT_MAX`, the table look-up panics.
-        #[inline]
-        #[target_feature(
-            enable = "avx512f",
-            enable = "avx512bw",
-            enable = "avx512vl",
-            enable = "vpclmulqdq",
-            enable = "pclmulqdq"
-        )]
-        unsafe fn kernel<const W: usize, const MIN: usize>(data: &[u8]) -> u32 {
-            let n = data.len();
-            debug_assert!(MIN <= n && n <= 64 * W);
-            // Where the frame would start: `64·W - n` bytes before `data`. Only ever an
-            // address (wrapping arithmetic, no `add` out of bounds): no load below reads a
-            // byte before `data`.
-            let frame = data.as_ptr().wrapping_add(n).wrapping_sub(64 * W);
-            let mut folded = _mm512_setzero_si512();
-            for w in 0..W {
-                // The window's first byte, and the bytes from it to the end of the frame.
-                let at = frame.wrapping_add(64 * w);
-                let end = 64 * (W - w);
-                let window = if end <= MIN {
-                    // SAFETY: `n >= MIN >= end >= 64`, so the window is the 64 bytes of
-                    // `data` from `n - end`: all inside `data`. The load is unaligned.
-                    unsafe { _mm512_loadu_si512(at.cast()) }
-                } else {
-                    // The input's bytes in this window, at its end: all 64 once the input
-                    // covers it.
-                    let inside = n.saturating_sub(end - 64).min(64);
-                    // SAFETY: the mask enables only the window's last `inside` bytes, `j` from
-                    // `64 - inside` to 63. Their addresses, `at + j` = `data + (n - end + j)`,
-                    // are inside `data`: `n - end + j >= 0` as `inside <= n - (end - 64)`,
-                    // and `n - end + j < n` as `j < 64 <= end`. A masked load (VMOVDQU8 with a
-                    // zeroing mask) neither reads nor faults on a masked-off byte (Intel SDM:
-                    // faults on masked-off elements are suppressed), and Rust's masked loads
-                    // require only the enabled bytes, at `at.wrapping_add(j)`, to be
-                    // readable; byte granularity needs no alignment. So only bytes of `data`
-                    // are read, and `at`, possibly before `data`, is never dereferenced.
-                    unsafe { _mm512_maskz_loadu_epi8(LAST[inside], at.cast()) }
-                };
-                folded = _mm512_xor_si512(folded, fold(window, &KEYS[W - 1 - w]));
+        for_the_kernel! {
+            /// The CRC32 of `data` as the end of a frame of `W` windows.
+            ///
+            /// # Safety
+            ///
+            /// The CPU has the features, and `data.len() >= MIN` (the windows that `MIN` bytes
+            /// fill are loaded whole). Past `64·W` bytes the result is wrong but nothing is read
+            /// out of bounds; past `SHORT_MAX`, the table look-up panics.
+            #[inline]
+            unsafe fn kernel<const W: usize, const MIN: usize>(data: &[u8]) -> u32 {
+                let n = data.len();
+                debug_assert!(MIN <= n && n <= 64 * W);
+                // Where the frame would start: `64·W - n` bytes before `data`. Only ever an
+                // address (wrapping arithmetic, no `add` out of bounds): no load below reads a
+                // byte before `data`.
+                let frame = data.as_ptr().wrapping_add(n).wrapping_sub(64 * W);
+                let mut folded = _mm512_setzero_si512();
+                for w in 0..W {
+                    // The window's first byte, and the bytes from it to the end of the frame.
+                    let at = frame.wrapping_add(64 * w);
+                    let end = 64 * (W - w);
+                    let window = if end <= MIN {
+                        // SAFETY: `n >= MIN >= end >= 64`, so the window is the 64 bytes of
+                        // `data` from `n - end`: all inside `data`. The load is unaligned.
+                        unsafe { _mm512_loadu_si512(at.cast()) }
+                    } else {
+                        // The input's bytes in this window, at its end: all 64 once the input
+                        // covers it.
+                        let inside = n.saturating_sub(end - 64).min(64);
+                        // SAFETY: the mask enables only the window's last `inside` bytes, `j` from
+                        // `64 - inside` to 63. Their addresses, `at + j` = `data + (n - end + j)`,
+                        // are inside `data`: `n - end + j >= 0` as `inside <= n - (end - 64)`,
+                        // and `n - end + j < n` as `j < 64 <= end`. A masked load (VMOVDQU8 with a
+                        // zeroing mask) neither reads nor faults on a masked-off byte (Intel SDM:
+                        // faults on masked-off elements are suppressed), and Rust's masked loads
+                        // require only the enabled bytes, at `at.wrapping_add(j)`, to be
+                        // readable; byte granularity needs no alignment. So only bytes of `data`
+                        // are read, and `at`, possibly before `data`, is never dereferenced.
+                        unsafe { _mm512_maskz_loadu_epi8(LAST[inside], at.cast()) }
+                    };
+                    folded = _mm512_xor_si512(folded, fold(window, &KEYS[W - 1 - w]));
+                }
+                let half = _mm256_xor_si256(
+                    _mm512_castsi512_si256(folded),
+                    _mm512_extracti64x4_epi64::<1>(folded),
+                );
+                let lane = _mm_xor_si128(
+                    _mm256_castsi256_si128(half),
+                    _mm256_extracti128_si256::<1>(half),
+                );
+                reduce96(lane) ^ ZERO_CRC[n]
             }
-            let half = _mm256_xor_si256(
-                _mm512_castsi512_si256(folded),
-                _mm512_extracti64x4_epi64::<1>(folded),
-            );
-            let lane = _mm_xor_si128(
-                _mm256_castsi256_si128(half),
-                _mm256_extracti128_si256::<1>(half),
-            );
-            reduce96(lane) ^ ZERO_CRC[n]
         }
     }
 }

@@ -15,6 +15,7 @@
 use std::fmt;
 
 use crate::codec::{record_len, DecodeError, FrameCheck, Problem, RecordRef};
+use crate::crc::{self, Crc};
 use crate::encryption::{EncryptionKey, Sealer, NONCE_SIZE, TAG_SIZE};
 use crate::format::{self, FormatError};
 use crate::limits::{RECORD_LEN_MAX, SEALED_LEN_MAX};
@@ -445,28 +446,29 @@ pub fn damage_of(step: &Step<'_>) -> Option<Damage> {
 /// reading.
 #[inline(always)]
 pub fn intact_plain(rest: &[u8]) -> Option<(RecordRef<'_>, usize)> {
-    visit_intact_plain(rest, |record| record)
+    visit_intact_plain(rest, crc::Called, |record| record)
 }
 
 /// [`intact_plain`] handing the record to `visit` where it is decoded (see
-/// `RecordRef::decode_prefix_visit` for why); returns what `visit` returned and the framed
-/// length.
+/// `RecordRef::decode_prefix_visit` for why), checksummed by `crc`; returns what `visit`
+/// returned and the framed length.
 #[inline(always)]
-pub fn visit_intact_plain<'a, R>(
+pub(crate) fn visit_intact_plain<'a, R>(
     rest: &'a [u8],
+    crc: impl Crc,
     visit: impl FnOnce(RecordRef<'a>) -> R,
 ) -> Option<(R, usize)> {
-    RecordRef::decode_prefix_visit(rest, &ChecksumAfter(rest), visit)
+    RecordRef::decode_prefix_visit(rest, &ChecksumAfter(rest, crc), visit)
 }
 
 /// The plaintext frame: the record at the start of these bytes is followed by the CRC32 of
 /// its bytes.
-struct ChecksumAfter<'a>(&'a [u8]);
+struct ChecksumAfter<'a, C>(&'a [u8], C);
 
-impl FrameCheck for ChecksumAfter<'_> {
+impl<C: Crc> FrameCheck for ChecksumAfter<'_, C> {
     #[inline(always)]
     fn framed_len(&self, len: usize) -> Option<usize> {
-        matches!(checksum(self.0, len), Checksum::Holds).then_some(len + CRC_LEN)
+        matches!(checksum_by(self.0, len, self.1), Checksum::Holds).then_some(len + CRC_LEN)
     }
 }
 
@@ -517,6 +519,12 @@ enum Checksum {
 /// detailed one alike.
 #[inline(always)]
 fn checksum(rest: &[u8], len: usize) -> Checksum {
+    checksum_by(rest, len, crc::Called)
+}
+
+/// [`checksum`] by `crc`.
+#[inline(always)]
+fn checksum_by(rest: &[u8], len: usize, crc: impl Crc) -> Checksum {
     if len as u64 > RECORD_LEN_MAX {
         // Only reachable with lengths no writer produced; treat as the checksum failing
         // rather than hashing a gigabyte.
@@ -529,7 +537,7 @@ fn checksum(rest: &[u8], len: usize) -> Checksum {
         return Checksum::Missing;
     };
     let stored = u32::from_le_bytes([stored[0], stored[1], stored[2], stored[3]]);
-    let computed = format::crc32(&rest[..len]);
+    let computed = crc.crc32(&rest[..len]);
     if stored == computed {
         Checksum::Holds
     } else {

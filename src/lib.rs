@@ -18,7 +18,7 @@
 
 pub mod aof;
 pub mod codec;
-mod crc;
+pub(crate) mod crc;
 pub mod encryption;
 pub mod format;
 pub mod frame;

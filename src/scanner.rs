@@ -13,6 +13,7 @@
 use std::ops::ControlFlow;
 
 use crate::codec::RecordRef;
+use crate::crc::{self, Crc};
 use crate::encryption::EncryptionKey;
 use crate::format::{self, FormatError, HEADER_LEN};
 use crate::frame::{self, damage_of, Framer, Step, Verdict};
@@ -120,23 +121,12 @@ impl<'a> Scanner<'a> {
         mut visit: impl FnMut(u64, RecordRef<'_>) -> ControlFlow<B>,
     ) -> ControlFlow<B> {
         if self.verdict.is_none() && !self.framer.is_sealed() {
-            let bytes = self.bytes;
-            let mut pos = self.pos;
-            let mut records = self.records;
-            let mut flow = ControlFlow::Continue(());
-            while let Some(rest) = bytes.get(pos..) {
-                let at = pos as u64;
-                let Some((step, len)) = frame::visit_intact_plain(rest, |record| visit(at, record))
-                else {
-                    break;
-                };
-                pos += len;
-                records += 1;
-                if step.is_break() {
-                    flow = step;
-                    break;
-                }
-            }
+            let (pos, records, flow) = crc::with_inlined_kernel(IntactRun {
+                bytes: self.bytes,
+                pos: self.pos,
+                records: self.records,
+                visit: &mut visit,
+            });
             self.pos = pos;
             self.records = records;
             flow?;
@@ -167,5 +157,46 @@ impl<'a> Scanner<'a> {
         self.verdict
             .as_ref()
             .map_or(Ok(()), Verdict::to_read_result)
+    }
+}
+
+/// The fast loop of [`Scanner::try_for_each`]: intact plaintext records from `pos`, each
+/// handed to `visit`, until one is not intact (the detailed path then says why) or `visit`
+/// breaks. Run through [`crc::with_inlined_kernel`], so that the checksum kernel is inlined
+/// into every record kind's arm (zero-copy scan of the benchmark mix: 17.1 -> 15.1 ns a
+/// record).
+struct IntactRun<'a, 'v, V> {
+    bytes: &'a [u8],
+    pos: usize,
+    records: u64,
+    visit: &'v mut V,
+}
+
+impl<B, V: FnMut(u64, RecordRef<'_>) -> ControlFlow<B>> crc::WithCrc for IntactRun<'_, '_, V> {
+    /// Where the run stopped, the records counted, and whether `visit` broke.
+    type Output = (usize, u64, ControlFlow<B>);
+
+    #[inline(always)]
+    fn run<C: Crc>(self, crc: C) -> Self::Output {
+        let IntactRun {
+            bytes,
+            mut pos,
+            mut records,
+            visit,
+        } = self;
+        while let Some(rest) = bytes.get(pos..) {
+            let at = pos as u64;
+            let Some((step, len)) =
+                frame::visit_intact_plain(rest, crc, |record| visit(at, record))
+            else {
+                break;
+            };
+            pos += len;
+            records += 1;
+            if step.is_break() {
+                return (pos, records, step);
+            }
+        }
+        (pos, records, ControlFlow::Continue(()))
     }
 }
