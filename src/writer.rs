@@ -20,9 +20,9 @@ use std::path::{Path, PathBuf};
 
 use crate::codec::AofRecord;
 use crate::codec::{EncodeError, EncodeProblem};
-use crate::encryption::{EncryptionKey, NonceSource, RandomNonces, Sealer, TAG_SIZE};
+use crate::encryption::{EncryptionKey, NonceSource, RandomNonces, Sealer, NONCE_SIZE, TAG_SIZE};
 use crate::format::{self, FormatError, HeaderState, FORMAT_VERSION, FORMAT_VERSION_ENCRYPTED};
-use crate::frame::{Verdict, SEALED_HEADER_LEN};
+use crate::frame::{Verdict, CRC_LEN, SEALED_HEADER_LEN};
 use crate::limits::SEALED_LEN_MAX;
 use crate::reader::AofReader;
 use crate::storage::{FsStorage, Storage, StorageFile};
@@ -34,8 +34,8 @@ pub const WRITE_BUFFER_LEN: usize = 64 * 1024;
 /// straight into the buffer; a larger one grows it for as long as it is buffered.
 pub const RECORD_ROOM: usize = 16 * 1024;
 
-/// Bytes of a plaintext record's checksum.
-const CRC_LEN: usize = 4;
+/// The buffer's length, kept initialized; larger only while it holds a larger record.
+const BUFFER_LEN: usize = WRITE_BUFFER_LEN + RECORD_ROOM;
 
 /// What opening found in an existing file, and what it cut.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +90,7 @@ pub struct AofWriter<S: Storage = FsStorage> {
     key: Option<EncryptionKey>,
     sealer: Option<Sealer>,
     nonces: Box<dyn NonceSource>,
-    /// Kept initialized to at least `WRITE_BUFFER_LEN + RECORD_ROOM` bytes (records are
+    /// Kept initialized to at least `BUFFER_LEN` bytes (records are
     /// encoded into it in place); the first `filled` are the buffered records.
     buf: Vec<u8>,
     filled: usize,
@@ -184,7 +184,7 @@ impl<S: Storage> AofWriter<S> {
             key: options.key,
             sealer,
             nonces: options.nonces,
-            buf: vec![0; WRITE_BUFFER_LEN + RECORD_ROOM],
+            buf: vec![0; BUFFER_LEN],
             filled: 0,
             unsummed: None,
             poisoned: None,
@@ -301,8 +301,8 @@ impl<S: Storage> AofWriter<S> {
                     .encode_at_within(&mut self.buf, body, |len| sealed_len(len).map(drop))?;
                 let sealed_len = sealed_len(end as u64 - body as u64)?;
                 let tag = sealer.seal_in_place(&nonce, &mut self.buf[body..end])?;
-                self.buf[start..start + 12].copy_from_slice(&nonce);
-                self.buf[start + 12..body].copy_from_slice(&sealed_len.to_le_bytes());
+                self.buf[start..start + NONCE_SIZE].copy_from_slice(&nonce);
+                self.buf[start + NONCE_SIZE..body].copy_from_slice(&sealed_len.to_le_bytes());
                 let tag_end = reserve_at(&mut self.buf, end, tag.len());
                 self.buf[end..tag_end].copy_from_slice(&tag);
                 tag_end
@@ -333,9 +333,9 @@ impl<S: Storage> AofWriter<S> {
                 w.file.append(&w.buf[..w.filled])?;
                 w.filled = 0;
             }
-            if w.buf.len() > WRITE_BUFFER_LEN + RECORD_ROOM {
+            if w.buf.len() > BUFFER_LEN {
                 // A large record grew the buffer: give the memory back.
-                w.buf.truncate(WRITE_BUFFER_LEN + RECORD_ROOM);
+                w.buf.truncate(BUFFER_LEN);
                 w.buf.shrink_to_fit();
             }
             Ok(())

@@ -14,7 +14,7 @@ mod table;
 pub use cursor::Cursor;
 pub use error::{DecodeError, EncodeError, EncodeProblem, Problem};
 pub use field::{Field, Layout, Seq, SeqIter};
-pub use sink::{Measure, Sink, Stop, Window};
+pub use sink::{Sink, Stop};
 pub use table::{record_len, AofRecord, FrameCheck, RecordKind, RecordRef};
 
 use crate::format::FormatError;

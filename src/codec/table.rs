@@ -258,7 +258,7 @@ impl AofRecord {
     /// record's length, refuses it before any room is made for it (a sealed record's
     /// ciphertext has a lower limit than a record).
     #[inline(always)]
-    pub fn encode_at_within(
+    pub(crate) fn encode_at_within(
         &self,
         buf: &mut Vec<u8>,
         start: usize,
