@@ -311,10 +311,12 @@ pub fn find_intact(sealer: Option<&Sealer>, bytes: &[u8], from: usize) -> Option
 /// later byte, a torn tail otherwise. `sealer` opens the file's records when it is sealed;
 /// `key` is the key the caller gave, if any.
 ///
-/// One more case is corrupt: no record is intact anywhere, yet the body reads as records of the other
-/// framing (plaintext under a version 3 header, or sealed records under a version 1/2
-/// header). The header's version byte has no checksum; a bit flip there must not make the
-/// whole file look like a torn tail to be cut.
+/// One more case is corrupt: no record is intact anywhere, yet the body holds an intact
+/// record of the other framing (plaintext under a version 3 header, or, with a key, a sealed
+/// record that authenticates under a version 1/2 header). The header's version byte has no
+/// checksum; a bit flip there must not make the whole file look like a torn tail to be cut.
+/// The evidence must be something a crash cannot leave behind a file of the header's
+/// version, so it is always a record whose check holds (see [`other_framing`]).
 pub fn judge(
     sealer: Option<&Sealer>,
     key: Option<&Sealer>,
@@ -372,63 +374,63 @@ fn judge_tail(
 
 /// The version whose framing the body `rest` (which holds no intact record of the declared
 /// framing) reads as, if it is the other one, and the offset in `rest` of the first record
-/// that shows it. Plaintext is recognised by an intact record (its CRC holds) anywhere;
-/// sealed records by one that authenticates under `key` anywhere, or, without the right key,
-/// by a chain of well-formed frames with non-zero GCM tags reaching the end of the file
-/// (possibly torn): from the first byte, or of at least two frames from a later one, which
-/// garbage and plaintext records practically never form. Anywhere, because the damage that
-/// changed the version byte may have reached the first records too.
+/// that shows it: an intact record of the other framing, anywhere (the damage that changed
+/// the version byte may have reached the first records too).
+///
+/// Only a record whose check holds is evidence. Behind a plaintext file a crash can leave
+/// any bytes at all: the first record's bytes (user data, whose length fields look like a
+/// sealed frame's) then stale blocks, which may even be the sealed frames of a deleted
+/// version 3 file. No shape of frames is evidence of sealing, so without a key a version 1/2
+/// body is never judged sealed; with a key, a record must authenticate under it (a GCM tag
+/// forged by chance has odds of 2^-128). Plaintext under a version 3 header is recognised
+/// by an intact record, whose CRC32 garbage matches with odds of 2^-32 a framed position.
 fn other_framing(sealed: bool, key: Option<&Sealer>, rest: &[u8]) -> Option<(u8, usize)> {
     if sealed {
         return (0..rest.len())
             .find(|&q| matches!(plain_step(&rest[q..]), Step::Record { .. }))
             .map(|q| (format::FORMAT_VERSION, q));
     }
-    let sealed_at = |q: usize| (format::FORMAT_VERSION_ENCRYPTED, q);
-    if let Some(key) = key {
-        let mut plain = Vec::new();
-        let authenticates = (0..rest.len()).find(|&q| {
+    let key = key?;
+    let mut plain = Vec::new();
+    (0..rest.len())
+        .find(|&q| {
             matches!(
                 sealed_step(key, &mut plain, &rest[q..]),
                 Step::Record { .. }
             )
-        });
-        if let Some(q) = authenticates {
-            return Some(sealed_at(q));
-        }
-    }
-    (0..rest.len())
-        .find(|&q| sealed_frames_chain(&rest[q..]) >= if q == 0 { 1 } else { 2 })
-        .map(sealed_at)
+        })
+        .map(|q| (format::FORMAT_VERSION_ENCRYPTED, q))
 }
 
-/// How many whole, well-formed sealed frames chain from the start of `rest` to its end
-/// (allowing a torn last frame); 0 when they do not.
-fn sealed_frames_chain(rest: &[u8]) -> usize {
+/// Whether `rest` reads as a chain of well-formed sealed frames reaching the end of the file:
+/// one or more whole frames, each of a length from 16 to [`SEALED_LEN_MAX`] with a GCM tag
+/// that is not all zero, followed by nothing, by fewer than 16 bytes, or by one frame
+/// running past the end.
+///
+/// Not evidence of anything (a crash can leave such bytes behind a plaintext file, see
+/// [`other_framing`]): a hint for tools that show a torn tail to a person, who may know the
+/// file was encrypted and its version byte damaged, and should then not cut it.
+pub fn looks_sealed(rest: &[u8]) -> bool {
     let mut at = 0;
     let mut frames = 0;
     while let Some(header) = rest.get(at..at + SEALED_HEADER_LEN) {
         let len = u32::from_le_bytes([header[12], header[13], header[14], header[15]]);
         if !(TAG_SIZE as u32..=SEALED_LEN_MAX).contains(&len) {
-            return 0;
+            return false;
         }
         let end = at + SEALED_HEADER_LEN + len as usize;
         let Some(frame) = rest.get(at..end) else {
-            return frames; // a torn last frame after whole ones
+            return frames > 0; // a torn last frame after whole ones
         };
         // A GCM tag of sixteen zero bytes has odds of 2^-128; zeros there are what a crash
         // leaves (a file grown before its data landed), not a sealed record.
         if frame[frame.len() - TAG_SIZE..].iter().all(|&b| b == 0) {
-            return 0;
+            return false;
         }
         frames += 1;
         at = end;
     }
-    if at + SEALED_HEADER_LEN > rest.len() {
-        frames
-    } else {
-        0
-    }
+    frames > 0
 }
 
 /// The damage a non-record step stands for, or `None` for a record or the end.

@@ -1,6 +1,7 @@
 //! The header has no checksum of its own. Damage there must never cost records: a changed
-//! version byte is told apart from a torn tail by reading the body under the other framing,
-//! and a header torn by a crash during creation reads as a torn tail everywhere.
+//! version byte is told apart from a torn tail by an intact record of the other framing (with
+//! the key, for sealed records), and a header torn by a crash during creation reads as a torn
+//! tail everywhere.
 
 use std::fs;
 
@@ -54,8 +55,9 @@ fn read_all(path: &std::path::Path, with_key: bool) -> Result<Vec<AofRecord>, Fo
 }
 
 #[test]
-fn a_flipped_header_bit_never_makes_the_writer_cut_records() {
+fn a_flipped_header_bit_never_makes_a_writer_with_the_files_key_cut_records() {
     let mut checked = 0;
+    let mut keyless_cuts = 0;
     for sealed in [false, true] {
         let original = file(sealed);
         for bit in 0..40 {
@@ -73,6 +75,18 @@ fn a_flipped_header_bit_never_makes_the_writer_cut_records() {
                 match opened {
                     // Refused: the file must be exactly as it was.
                     Err(_) => assert_eq!(fs::read(&path).unwrap(), damaged, "bit {bit}"),
+                    // A sealed file whose version byte now says plaintext, opened without its
+                    // key: nothing authenticates, and a crash can leave sealed-looking bytes
+                    // behind a plaintext file, so this is a torn tail (FORMAT.md §6, "The
+                    // version byte"): the one case where a writer cuts, and only a writer
+                    // without the key the file was written with.
+                    Ok(w) if sealed && !with_key && damaged[4] != 3 => {
+                        assert!(matches!(w.recovery(), Recovery::Cut { .. }));
+                        assert!([32, 33].contains(&bit), "bit {bit}");
+                        keyless_cuts += 1;
+                        checked += 1;
+                        continue;
+                    }
                     // Accepted (a 1 <-> 2 flip): nothing may have been cut, all records read.
                     Ok(w) => {
                         assert!(
@@ -93,6 +107,7 @@ fn a_flipped_header_bit_never_makes_the_writer_cut_records() {
         }
     }
     assert_eq!(checked, 160);
+    assert_eq!(keyless_cuts, 2, "version 3 to 2 and to 1");
 }
 
 #[test]
@@ -109,18 +124,40 @@ fn a_version_flipped_to_the_other_framing_is_corruption_not_a_torn_tail() {
         }
     ));
     let mut bytes = file(true);
-    bytes[4] = 2; // sealed records under a plaintext header: with the key, a wrong one, none
+    bytes[4] = 2; // sealed records under a plaintext header: the key shows it
+    let scanner = Scanner::new(&bytes, Some(&key())).unwrap();
+    assert!(matches!(
+        scanner.finish(),
+        Verdict::Corrupt {
+            records: 0,
+            cause: Damage::VersionMismatch { body: 3 },
+            ..
+        }
+    ));
+}
+
+#[test]
+fn without_the_key_sealed_looking_bytes_under_a_plaintext_header_are_no_evidence() {
+    // A crash can leave any bytes behind a version 2 file, sealed frames included (stale
+    // blocks of a deleted version 3 file): without a record that authenticates they are
+    // damage like any other, so a writer can reopen what a crash left.
+    let mut bytes = file(true);
+    bytes[4] = 2;
+    assert!(eaof::frame::looks_sealed(&bytes[5..]));
     let wrong = EncryptionKey::from_bytes([0xa5; 32]);
-    for key in [Some(key()), Some(wrong), None] {
-        let scanner = Scanner::new(&bytes, key.as_ref()).unwrap();
-        assert!(matches!(
-            scanner.finish(),
-            Verdict::Corrupt {
-                records: 0,
-                cause: Damage::VersionMismatch { body: 3 },
-                ..
-            }
-        ));
+    for key in [Some(wrong), None] {
+        let verdict = Scanner::new(&bytes, key.as_ref()).unwrap().finish();
+        assert!(
+            matches!(
+                verdict,
+                Verdict::TornTail {
+                    records: 0,
+                    offset: 5,
+                    ..
+                }
+            ),
+            "{verdict:?}"
+        );
     }
 }
 
@@ -164,8 +201,8 @@ fn damage_reaching_both_the_version_byte_and_the_first_record_never_makes_the_wr
         for b in &mut damaged[5..18] {
             *b ^= fill ^ 0xa5;
         }
-        for key in [Some(key()), None] {
-            let verdict = Scanner::new(&damaged, key.as_ref()).unwrap().finish();
+        {
+            let verdict = Scanner::new(&damaged, Some(&key())).unwrap().finish();
             assert!(
                 matches!(
                     verdict,
@@ -174,8 +211,7 @@ fn damage_reaching_both_the_version_byte_and_the_first_record_never_makes_the_wr
                         ..
                     }
                 ),
-                "fill {fill:#x} key {}: {verdict:?}",
-                key.is_some()
+                "fill {fill:#x}: {verdict:?}"
             );
         }
         let dir = tempfile::tempdir().unwrap();

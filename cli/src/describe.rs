@@ -234,6 +234,25 @@ pub fn problem_text(problem: Problem) -> String {
     }
 }
 
+/// What to do about a torn tail that reads as sealed records.
+pub const SEALED_LOOKING: &str = "if this file was written encrypted, its version byte is \
+     damaged and only its key shows it: check it with --key-file before repairing (without a \
+     record that authenticates, such bytes are what a crash can leave behind a plaintext file, \
+     so the format calls them a torn tail)";
+
+/// Whether `verdict` is a torn tail that leaves no record of a plaintext file and whose
+/// bytes read as sealed frames (FORMAT.md §6): what a version 3 file whose version byte was
+/// damaged looks like without its key. A crash can leave the same bytes, so the format cuts
+/// them; a person is told, and `repair` asks for --force.
+pub fn sealed_looking_tail(bytes: &[u8], verdict: &Verdict) -> bool {
+    matches!(
+        verdict,
+        Verdict::TornTail { records: 0, offset, cause, .. }
+            if *offset == HEADER_LEN as u64 && !matches!(cause, Damage::PartialHeader { .. })
+    ) && bytes.get(4).is_some_and(|&v| !format::is_sealed(v))
+        && frame::looks_sealed(&bytes[HEADER_LEN..])
+}
+
 /// `1 record`, `2 records`.
 pub fn records(n: u64) -> String {
     if n == 1 {
@@ -293,6 +312,15 @@ pub fn verdict_line(
                 locate(bytes, version, key, 0, cause)
             )
         }
+        Verdict::TornTail {
+            offset, len, cause, ..
+        } if sealed_looking_tail(bytes, verdict) => format!(
+            "{name}: torn tail: {}, then {} of damage to the end that read as sealed records: \
+             {}; {SEALED_LOOKING}; `eaof repair` refuses without --force",
+            intact(0),
+            bytes_n(*len),
+            locate(bytes, version, key, *offset, cause)
+        ),
         Verdict::TornTail {
             records: n,
             offset,

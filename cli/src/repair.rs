@@ -201,6 +201,15 @@ fn repair(args: &Args) -> Result<Exit, Refusal> {
             }
             Ok(Exit::Clean)
         }
+        Verdict::TornTail { .. }
+            if !args.force && describe::sealed_looking_tail(&loaded.bytes, &verdict) =>
+        {
+            Err(Refusal::StillCorrupt(format!(
+                "{}\nrefusing: {}; `eaof repair --force {name}` cuts it; nothing was changed",
+                verdict_line(&name, &loaded.bytes, loaded.key.as_ref(), &verdict, None),
+                describe::SEALED_LOOKING
+            )))
+        }
         Verdict::TornTail {
             records,
             offset,

@@ -148,7 +148,8 @@ pub const NOTES: &[(&str, &str, &str)] = &[
     ("CheckOrder", "FUNCTIONALITY", "The record breaks more than one rule: completeness, then the check (CRC or GCM), then the domains decide the class."),
     ("AppendAfterTornTail", "KNOWN_BUG", "A torn record followed by an intact one: what ember 0.4.9's writer leaves when it appends after a torn tail without cutting it."),
     ("BitFlip", "MODIFIED_INPUT", "One bit of a valid file is flipped: never a silent clean read."),
-    ("VersionByteDamaged", "MODIFIED_INPUT", "The header's version byte says one framing and the records are of the other: corruption at 5 (version_mismatch), never a torn tail to cut."),
+    ("VersionByteDamaged", "MODIFIED_INPUT", "The header's version byte says one framing and an intact record of the other lies in the body (a plaintext record whose CRC holds, or a sealed record that authenticates under the key given): corruption at 5 (version_mismatch), never a torn tail to cut."),
+    ("SealingUnproven", "CRASH", "A version 1 or 2 header over bytes that read as sealed frames, with no key or a wrong one: no record authenticates, and a crash can leave any bytes behind a plaintext file (record bytes, then stale blocks), so this is not evidence of a damaged version byte: ordinary damage, here a torn tail."),
     ("NotAVersionMismatch", "EDGE_CASE", "Bytes that look like sealed frames but are not (a GCM tag of zeros, a broken chain): judged as ordinary damage."),
     ("SealedFraming", "BASIC", "Damage to a sealed record's frame (its length) rather than to its ciphertext."),
     ("SealedPlaintext", "FUNCTIONALITY", "A sealed record that authenticates but whose plaintext is not exactly one valid record."),
@@ -1224,10 +1225,10 @@ fn v1_cases() -> Result<Vec<FileCase>, VectorError> {
             Want::Verdict("torn_tail", "zeros"),
         ),
         case(
-            "version 1 header over sealed records (no key given)",
-            &["Version1", "VersionByteDamaged"],
+            "version 1 header over sealed records, no key given: a torn tail (no evidence)",
+            &["Version1", "SealingUnproven"],
             cat(&[&header(1), &sealed[5..]]),
-            Want::Verdict("corrupt", "version_mismatch"),
+            Want::Named("torn_tail"),
         ),
     ])
 }
@@ -1339,13 +1340,28 @@ fn v2_cases() -> Result<Vec<FileCase>, VectorError> {
     let mut zero_tag = body.to_vec();
     zero_tag[first_frame - 16..first_frame].fill(0);
     out.extend([
-        case("version 2 header over sealed records (no key given)", &["VersionByteDamaged"], cat(&[&header(2), body]), W("corrupt", "version_mismatch")),
-        case("version 2 header over sealed records, the last one torn", &["VersionByteDamaged", "Truncation"], cat(&[&header(2), &body[..body.len() - 7]]), W("corrupt", "version_mismatch")),
+        case("version 2 header over sealed records, no key given: without a key no bytes are evidence of sealing (a crash can leave any), a torn tail", &["SealingUnproven"], cat(&[&header(2), body]), Want::Named("torn_tail")),
+        case("version 2 header over sealed records, the last one torn, no key given: a torn tail", &["SealingUnproven", "Truncation"], cat(&[&header(2), &body[..body.len() - 7]]), Want::Named("torn_tail")),
         case("version 2 header over sealed-looking frames whose first GCM tag is zeros", &["NotAVersionMismatch"], cat(&[&header(2), &zero_tag]), Want::Any),
         case("version 2 header over one sealed frame, then a frame length under 16", &["NotAVersionMismatch"], cat(&[&header(2), &body[..first_frame], &[7; 12], &5u32.to_le_bytes(), &[1; 5]]), Want::Any),
         case("a version 3 file read without a key", &["NoKey"], sealed.clone(), W("unreadable", "encryption_required")),
+        case("a crash's leftovers after a version 2 header: the first 16 bytes of a SET whose value reads as a sealed length of 20, then 27 stale bytes (one whole sealed-looking frame, then fewer than 16 bytes): a torn tail", &["Garbage", "SealingUnproven"], sealed_looking_crash_image(), W("torn_tail", "truncated")),
     ]);
     Ok(out)
+}
+
+/// What a crash can leave behind a version 2 file whose first record did not land whole:
+/// the first 16 bytes of a SET (key `a`, a value whose bytes 2..6 are 20 as a little-endian
+/// u32, 40 bytes in all), then stale bytes that end the file inside the value. From offset 5 the bytes read as one whole sealed frame of length
+/// 20 with a non-zero tag, then 7 bytes: the shape `eaof explore` once took for a damaged
+/// version byte.
+fn sealed_looking_crash_image() -> Vec<u8> {
+    let set = Rec::tag(SET)
+        .text("a")
+        .field(&[&b"xx\x14\0\0\0"[..], &[b'y'; 34]].concat())
+        .i64(-1)
+        .0;
+    cat(&[&header(2), &set[..16], &[0xa5; 20], &[0x5a; 7]])
 }
 
 #[rustfmt::skip]
@@ -1419,12 +1435,13 @@ fn v3_cases() -> Result<Vec<FileCase>, VectorError> {
         case("version 3 header over plaintext records, with the key", &["VersionByteDamaged"], cat(&[&header(3), &plain_three[5..]]), W("corrupt", "version_mismatch")).key(KEY),
         case("version 3 header over plaintext records, no key", &["VersionByteDamaged", "NoKey"], cat(&[&header(3), &plain_three[5..]]), W("unreadable", "encryption_required")),
         case("version 2 header over sealed records, with the key", &["VersionByteDamaged"], cat(&[&header(2), &small[5..]]), W("corrupt", "version_mismatch")).key(KEY),
-        case("version 2 header over sealed records, a wrong key given: the frames still chain", &["VersionByteDamaged"], cat(&[&header(2), &small[5..]]), W("corrupt", "version_mismatch")).key(WRONG_KEY),
+        case("version 2 header over sealed records, a wrong key given: nothing authenticates, a torn tail", &["SealingUnproven"], cat(&[&header(2), &small[5..]]), Want::Named("torn_tail")).key(WRONG_KEY),
         case("version 2 header over garbage, with a key", &["Garbage", "KeyIgnored"], cat(&[&header(2), b"garbage!"]), W("torn_tail", "unknown_tag")).key(KEY),
     ]);
     for at in 0..small.len() {
         out.push(case(format!("DEL a, INCR b sealed, with bit 0 of byte {at} flipped"), &["BitFlip"], flip(&small, at), Want::NotClean).key(KEY));
     }
+    out.push(case("a crash's leftovers after a version 2 header that read as a sealed frame, read with a key: nothing authenticates, a torn tail", &["Garbage", "SealingUnproven", "KeyIgnored"], sealed_looking_crash_image(), W("torn_tail", "truncated")).key(KEY));
     Ok(out)
 }
 

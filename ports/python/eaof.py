@@ -3,10 +3,10 @@
 Written from docs/FORMAT.md alone (not from the Rust reference), to show that the
 specification is enough. Covers versions 1 and 2 (plaintext) completely: records, the CRC,
 headers and partial headers, every verdict (clean, torn tail, corrupt, unreadable), including
-a damaged version byte over sealed records (recognised by their framing, which needs no
-cryptography). Version 3 needs AES-256-GCM, which the standard library does not have: a
-sealed file is refused with `Unsupported` (after the checks that need no key material: the
-header, and "a key is needed").
+a damaged version byte over plaintext records. Version 3 needs AES-256-GCM, which the standard
+library does not have: a sealed file is refused with `Unsupported` (after the checks that need
+no key material: the header, and "a key is needed"), and so is a plaintext file read with a key
+whose body could hold a sealed record that authenticates (a damaged version byte, section 6).
 
 Records are the JSON of FORMAT.md section 9.1 (dicts, as `json.loads` gives them).
 """
@@ -410,22 +410,15 @@ def _plain_step(data, pos):
     return ("record", record, end + 4 - pos)
 
 
-def _sealed_chain(data, pos):
-    """Whether the bytes from `pos` are a chain of sealed frames (section 6, the version
-    byte): needs no key."""
-    at, frames = pos, 0
-    while len(data) - at >= SEALED_HEADER_LEN:
-        (length,) = struct.unpack("<I", data[at + NONCE_LEN:at + SEALED_HEADER_LEN])
-        if not GCM_TAG_LEN <= length <= SEALED_LEN_MAX:
-            return False
-        end = at + SEALED_HEADER_LEN + length
-        if end > len(data):
-            return frames > 0
-        if data[end - GCM_TAG_LEN:end] == bytes(GCM_TAG_LEN):
-            return False
-        frames += 1
-        at = end
-    return frames > 0
+def _could_hold_sealed_record(data, pos):
+    """Whether a complete sealed frame (section 4: nonce, a length from 16, that many bytes)
+    starts at some offset from `pos`: only then can a key show a damaged version byte, by a
+    record that authenticates (section 6), which needs AES-256-GCM."""
+    for q in range(pos, len(data) - SEALED_HEADER_LEN + 1):
+        (length,) = struct.unpack("<I", data[q + NONCE_LEN:q + SEALED_HEADER_LEN])
+        if GCM_TAG_LEN <= length <= SEALED_LEN_MAX and q + SEALED_HEADER_LEN + length <= len(data):
+            return True
+    return False
 
 
 def read_file(data, key=None):
@@ -461,11 +454,9 @@ def _judge(data, pos, cls, failed, records, key):
         if _plain_step(data, q)[0] == "record":
             verdict = {"verdict": "corrupt", "offset": pos, "nextIntact": q, "cause": cls}
             return Result(records, verdict, error or {"class": "corrupt", "offset": pos})
-    if pos == HEADER_LEN and not records:
-        # No plaintext record is intact anywhere: is the version byte damaged?
-        if _sealed_chain(data, pos):
-            verdict = {"verdict": "corrupt", "offset": pos, "nextIntact": pos, "cause": "version_mismatch"}
-            return Result(records, verdict, {"class": "corrupt", "offset": pos})
-        if key is not None:
-            raise Unsupported("telling sealed records under a plaintext header needs AES-256-GCM")
+    if pos == HEADER_LEN and not records and key is not None and _could_hold_sealed_record(data, pos):
+        # No plaintext record is intact anywhere: only a sealed record that authenticates
+        # under the key would show a damaged version byte (section 6); without a key, no
+        # bytes are evidence of one.
+        raise Unsupported("telling sealed records under a plaintext header needs AES-256-GCM")
     return Result(records, {"verdict": "torn_tail", "offset": pos, "cause": cls}, error)
