@@ -16,9 +16,9 @@
 use std::time::Instant;
 
 use eaof::AofRecord;
-use eaof_model::check::eaof::{EaofFs, EaofSim};
-use eaof_model::check::report::{no_progress, seed_from_env, Budget};
-use eaof_model::check::{
+use eaof_check::eaof::{EaofFs, EaofSim};
+use eaof_check::report::{no_progress, seed_from_env, Budget};
+use eaof_check::{
     damage, explore, faults, sequences, FailureKind, FileState, ReadBack, Report, Target,
     TargetError, Version,
 };

@@ -8,13 +8,11 @@
 //! so that a defect found earlier in the run (ember's unsynced header shows up in nearly
 //! every crash) does not hide the one a test is about.
 
-use eaof_model::check::crash::Fill;
-use eaof_model::check::ember::EmberTarget;
-use eaof_model::check::report::{no_progress, Budget};
-use eaof_model::check::script::Step;
-use eaof_model::check::{
-    damage, explore, faults, sequences, Failure, FailureKind, Report, Version,
-};
+use eaof_check::crash::Fill;
+use eaof_check::ember::EmberTarget;
+use eaof_check::report::{no_progress, Budget};
+use eaof_check::script::Step;
+use eaof_check::{damage, explore, faults, sequences, Failure, FailureKind, Report, Version};
 use eaof_model::Command;
 
 fn ember(v: Version) -> EmberTarget {

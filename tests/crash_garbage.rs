@@ -16,9 +16,9 @@ use eaof::format::HEADER_LEN;
 use eaof::frame::looks_sealed;
 use eaof::scanner::Scanner;
 use eaof::{AofReader, AofRecord, AofWriter, Verdict};
-use eaof_model::check::eaof::EaofSim;
-use eaof_model::check::explore::{self, ExploreConfig, Letter};
-use eaof_model::check::Version;
+use eaof_check::eaof::EaofSim;
+use eaof_check::explore::{self, ExploreConfig, Letter};
+use eaof_check::Version;
 use eaof_model::gen::{any_small_records, record_lists_bit_equal};
 use eaof_model::{Command, Expiry};
 use proptest::prelude::*;
@@ -255,8 +255,7 @@ fn sealed_looking_images(seed: u64) -> usize {
         .filter(|&landed| {
             let mut image = file[..landed].to_vec();
             image.extend(
-                (landed..file.len())
-                    .map(|o| eaof_model::check::crash::garbage_byte(seed, o as u64)),
+                (landed..file.len()).map(|o| eaof_check::crash::garbage_byte(seed, o as u64)),
             );
             looks_sealed(&image[HEADER_LEN..])
         })

@@ -20,7 +20,7 @@ use eaof::aof::WriterOptions;
 use eaof::encryption::{CountingNonces, EncryptionKey};
 use eaof::storage::FsStorage;
 use eaof::{AofReader, AofRecord as Ours, AofWriter, RecordKind};
-use eaof_model::check::ember::{from_ember as from_seed, to_ember as to_seed};
+use eaof_check::ember::{from_ember as from_seed, to_ember as to_seed};
 use eaof_model::gen::{
     any_records, edges, record_lists_bit_equal, record_of_kind, records_bit_equal, EDGES,
 };

@@ -19,7 +19,7 @@ use eaof::encryption::EncryptionKey;
 use eaof::limits::{RECORD_LEN_MAX, VECTOR_DIMS_MAX};
 use eaof::writer::{RECORD_ROOM, WRITE_BUFFER_LEN};
 use eaof::{AofReader, AofRecord, AofWriter};
-use eaof_model::check::ember::{from_ember as from_seed, to_ember as to_seed};
+use eaof_check::ember::{from_ember as from_seed, to_ember as to_seed};
 use eaof_model::gen::{any_record, refused_record};
 use ember_persistence::aof::{AofReader as SeedReader, AofWriter as SeedWriter};
 use ember_persistence::encryption::EncryptionKey as SeedKey;

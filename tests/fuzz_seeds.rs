@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use eaof::encryption::EncryptionKey;
 use eaof::scanner::Scanner;
-use eaof_model::fixtures;
-use eaof_model::fuzzing::TARGETS;
+use eaof_check::fuzzing::TARGETS;
+use eaof_conformance::fixtures;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()

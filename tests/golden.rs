@@ -10,8 +10,8 @@ use eaof::aof::AofReader;
 use eaof::encryption::EncryptionKey;
 use eaof::scanner::Scanner;
 use eaof::{AofRecord, Verdict};
-use eaof_model::fixtures::{self, Fixture};
-use eaof_model::{hexdump, json};
+use eaof_conformance::fixtures::{self, Fixture};
+use eaof_conformance::{hexdump, json};
 
 fn committed_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

@@ -1,4 +1,4 @@
-//! The writer under faults and crashes, on the simulated disk of `eaof-model`.
+//! The writer under faults and crashes, on the simulated disk of `eaof-check`.
 //!
 //! Properties (issue 2, "Faults poison, not corrupt", "Truncate is crash-safe", "Every
 //! record whose sync returned Ok survives"), each for versions 2 and 3:
@@ -32,7 +32,7 @@ use eaof::encryption::{CountingNonces, EncryptionKey};
 use eaof::format::{self, FormatError};
 use eaof::writer::tmp_path;
 use eaof::{Damage, Verdict};
-use eaof_model::sim::{CrashMode, OpKind, Persistence, SimDisk, SimFault};
+use eaof_check::sim::{CrashMode, OpKind, Persistence, SimDisk, SimFault};
 use proptest::prelude::*;
 
 const PATH: &str = "data/shard-0.aof";
@@ -946,14 +946,14 @@ fn a_v3_file_whose_only_record_landed_as_zeros_is_refused_like_a_wrong_key() {
         })
         .unwrap();
     let landed = (format::HEADER_LEN + 16) as u64; // nonce (12) and length (4)
-    let choice = eaof_model::sim::CrashChoice {
+    let choice = eaof_check::sim::CrashChoice {
         dirs: Default::default(),
         files: [(
             inode,
-            eaof_model::sim::FileCrash::Grown {
+            eaof_check::sim::FileCrash::Grown {
                 changes: 1,
                 landed,
-                fill: eaof_model::sim::Fill::Zeros,
+                fill: eaof_check::sim::Fill::Zeros,
             },
         )]
         .into_iter()

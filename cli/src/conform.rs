@@ -16,11 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use eaof_model::vectors;
+use eaof_conformance::{cases, child, vectors};
 
-mod cases;
-mod child;
-mod protocol;
 mod responder;
 
 use cases::{Outcome, Selection, Selector};

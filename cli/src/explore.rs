@@ -1,6 +1,6 @@
 //! `eaof explore`: the model checker as a campaign, for people and for CI.
 //!
-//! Guarantees: every engine of `eaof_model::check` runs against the chosen implementation for
+//! Guarantees: every engine of `eaof_check` runs against the chosen implementation for
 //! versions 2 and 3 within the time budget; progress goes to stderr (a bar on a terminal);
 //! the summary table and every failure, with the seed that replays it, go to stdout; the exit
 //! code is 0 only when nothing was found.
@@ -8,8 +8,8 @@
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use eaof_model::check::campaign::{self, CampaignConfig, CampaignProgress, TargetKind};
-use eaof_model::check::{Report, Version};
+use eaof_check::campaign::{self, CampaignConfig, CampaignProgress, TargetKind};
+use eaof_check::{Report, Version};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Model-check an implementation of the format: crashes, torn writes, cuts, flips, faults
@@ -163,7 +163,7 @@ fn summary(reports: &[Report]) -> String {
         "time",
         "found"
     );
-    let mut total = eaof_model::check::Counts::default();
+    let mut total = eaof_check::Counts::default();
     let mut elapsed = Duration::ZERO;
     for r in reports {
         let c = &r.counts;

@@ -4,7 +4,7 @@
 //! Guarantees: the file is read once and records are borrowed from its bytes (the zero-copy
 //! scanner); the text output is safe on a terminal (see [`crate::show`]); the JSON output is
 //! lossless: each record object, without its `offset` and `len`, is exactly
-//! `eaof_model::json`'s JSON of the record, and reads back to the same record bit for bit.
+//! `eaof_conformance::json`'s JSON of the record, and reads back to the same record bit for bit.
 //! The last line is always the verdict (an `unreadable` one included), and the exit code is
 //! `check`'s.
 
@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use eaof::codec::record_len;
 use eaof::format::{self, HEADER_LEN};
 use eaof::{RecordKind, RecordRef, Verdict};
-use eaof_model::{json as record_json, walk};
+use eaof_conformance::{json as record_json, walk};
 
 use crate::describe::{self, verdict_line};
 use crate::exit::{codes_help, Exit};
@@ -33,7 +33,7 @@ use crate::salvage::Salvage;
 ///
 /// With --json: JSON Lines, one object per record, then one verdict object. A record object
 /// is {"offset": N, "len": N, "kind": "SET", <fields>}: without "offset" and "len" it is the
-/// lossless record JSON of eaof_model::json and of the test vectors (bytes as
+/// lossless record JSON of eaof_conformance::json and of the test vectors (bytes as
 /// {"hex": ..., "text": ...}, floats as {"value": ..., "bits": "0x..."}, so -0.0, infinities
 /// and NaN payloads are exact; 64-bit integers are exact, so parse them as such). The verdict
 /// object has "verdict": "clean", "torn_tail", "corrupt" or "unreadable", with its offsets,

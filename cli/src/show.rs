@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use eaof_model::walk::{Node, Value, Walked};
+use eaof_conformance::walk::{Node, Value, Walked};
 
 /// Characters of text shown before it is cut.
 pub const TEXT_CHARS_MAX: usize = 64;
@@ -104,10 +104,10 @@ pub fn bytes(b: &[u8]) -> String {
         Ok(s) if !s.chars().any(char::is_control) => text(s),
         _ if b.len() > HEX_BYTES_MAX => format!(
             "0x{}... ({} bytes)",
-            eaof_model::json::hex(&b[..HEX_BYTES_MAX]),
+            eaof_conformance::json::hex(&b[..HEX_BYTES_MAX]),
             b.len()
         ),
-        _ => format!("0x{}", eaof_model::json::hex(b)),
+        _ => format!("0x{}", eaof_conformance::json::hex(b)),
     }
 }
 

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use eaof_model::fixtures;
+use eaof_conformance::fixtures;
 
 /// Regenerate the golden fixtures (golden files, their record lists, the test vectors)
 ///

@@ -97,7 +97,7 @@ fn the_committed_vectors_file_runs_and_equals_the_built_in_set() {
         .args(["conform", "--self", "--quiet", "--vectors"])
         .arg(&path));
     assert_eq!(code, Some(0), "{stdout}");
-    let built_in = eaof_model::vectors::vectors().expect("vectors");
+    let built_in = eaof_conformance::vectors::vectors().expect("vectors");
     assert!(
         built_in == vectors(),
         "fixtures/vectors.json is stale: run `eaof vectors`"

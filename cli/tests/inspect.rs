@@ -1,6 +1,6 @@
 //! `eaof inspect` end to end: one line per record with its true offset and length (the
 //! scanner's), values shown safely, the verdict last; `--json` is lossless: every record
-//! object, without `offset` and `len`, reads back through eaof_model::json to the record
+//! object, without `offset` and `len`, reads back through eaof_conformance::json to the record
 //! written, bit for bit, and the last object is the verdict.
 
 mod common;
@@ -96,7 +96,7 @@ fn json_round_trips_every_record_bit_for_bit_with_its_offset_and_length() {
             let map = object.as_object_mut().unwrap();
             assert_eq!(map.remove("offset"), Some((*offset).into()));
             assert_eq!(map.remove("len"), Some((*len).into()));
-            back.push(eaof_model::json::record_from_json(object).expect("record JSON"));
+            back.push(eaof_conformance::json::record_from_json(object).expect("record JSON"));
         }
         assert!(same_records(&back, &records()), "{back:#?}");
         assert_eq!(verdict["verdict"], "clean");

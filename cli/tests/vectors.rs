@@ -18,10 +18,10 @@ fn vectors_writes_the_committed_fixture_set_and_lists_every_file() {
         .expect("run eaof");
     assert!(run.status.success(), "{run:?}");
     let stdout = String::from_utf8(run.stdout).expect("utf-8");
-    let written = eaof_model::fixtures::files_under(out.path()).expect("list");
+    let written = eaof_conformance::fixtures::files_under(out.path()).expect("list");
     assert_eq!(
         written.len(),
-        2 + 2 * eaof_model::fixtures::fixture_set().len()
+        2 + 2 * eaof_conformance::fixtures::fixture_set().len()
     );
     for file in &written {
         assert!(

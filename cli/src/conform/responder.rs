@@ -15,11 +15,11 @@ use serde_json::{json, Value};
 use eaof::aof::WriterOptions;
 use eaof::encryption::{EncryptionKey, NonceSource, NONCE_SIZE};
 use eaof::{AofReader, AofRecord, AofWriter, FormatError};
-use eaof_model::json::{self, JsonProblem};
-use eaof_model::sim::SimDisk;
-use eaof_model::vectors::{self, OUT_OF_DOMAIN};
+use eaof_check::sim::SimDisk;
+use eaof_conformance::json::{self, JsonProblem};
+use eaof_conformance::vectors::{self, OUT_OF_DOMAIN};
 
-use super::protocol::{read_frame, write_frame};
+use eaof_conformance::protocol::{read_frame, write_frame};
 
 const PATH: &str = "conform/file.aof";
 

@@ -5,12 +5,12 @@
 //!
 //! Where the harness can say the verdict from its own account of the file (the record spans
 //! it computed), it checks the reference against that account too (see
-//! `crate::check::recover`), so eaof is not only judged by itself.
+//! `crate::recover`), so eaof is not only judged by itself.
 
 use eaof::scanner::Scanner;
 use eaof::Verdict;
 
-use crate::check::target::Version;
+use crate::target::Version;
 
 /// What the format's reference reader (eaof's `Scanner`) makes of some bytes.
 #[derive(Debug, Clone, PartialEq)]

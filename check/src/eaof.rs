@@ -14,11 +14,11 @@ use eaof::format::FormatError;
 use eaof::storage::{FsStorage, Storage, StorageFile};
 use eaof::{AofReader, AofRecord, AofWriter};
 
-use crate::check::files::TrackedFile;
-use crate::check::target::{
+use crate::files::TrackedFile;
+use crate::sim::{Persistence, SimDisk};
+use crate::target::{
     ErrorKind, Fault, FileState, Op, ReadBack, ReadEnd, Target, TargetError, Version,
 };
-use crate::sim::{Persistence, SimDisk};
 
 /// The log's path on the simulated disk.
 pub const SIM_PATH: &str = "data/shard-0.aof";
@@ -233,7 +233,7 @@ impl Target for EaofSim {
 }
 
 /// eaof on real files (in a temporary directory), with the harness's durability account
-/// (see [`crate::check::files`]).
+/// (see [`crate::files`]).
 pub struct EaofFs {
     file: TrackedFile,
     writing: Writing<FsStorage>,

@@ -10,13 +10,14 @@
 
 use serde_json::{json, Value};
 
-use eaof_model::json;
-use eaof_model::vectors::{
+use crate::json;
+use crate::vectors::{
     FILE_TEST, INVALID_RECORD_TEST, RECORD_REFUSAL_TEST, RECORD_TEST, SCHEMA_VERSION,
 };
 
 /// What `--only` selects: groups by type, and file groups by version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Selector {
     /// Valid records (decode_record and encode_record).
     Records,
@@ -406,7 +407,7 @@ mod tests {
     use super::*;
 
     fn count(only: &[Selector]) -> (usize, Vec<String>) {
-        let set = eaof_model::vectors::vectors().expect("vectors");
+        let set = crate::vectors::vectors().expect("vectors");
         let selection = Selection {
             only: only.to_vec(),
             tc_ids: Vec::new(),

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::check::crash::CrashImage;
-use crate::check::script::Step;
-use crate::check::target::Fault;
+use crate::crash::CrashImage;
+use crate::script::Step;
+use crate::target::Fault;
 
 /// How long an engine may run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -475,15 +475,15 @@ pub struct CaseSettings<'a> {
 #[allow(clippy::too_many_arguments)]
 pub fn run_cases<T, P, X>(
     engine: &'static str,
-    target: &mut dyn crate::check::target::Target,
+    target: &mut dyn crate::target::Target,
     settings: &CaseSettings<'_>,
     strategy: impl proptest::strategy::Strategy<Value = T>,
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
     play: impl Fn(
-        &mut dyn crate::check::target::Target,
+        &mut dyn crate::target::Target,
         &T,
-    ) -> Result<(Vec<P>, Counts, X), crate::check::recover::HarnessError>,
+    ) -> Result<(Vec<P>, Counts, X), crate::recover::HarnessError>,
     report_minimal: impl FnOnce(&mut Report, T, Vec<P>, X),
 ) -> Report
 where

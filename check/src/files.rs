@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-use crate::check::target::FileState;
+use crate::target::FileState;
 
 /// A temporary directory for a target's files.
 pub fn temp_dir() -> io::Result<TempDir> {

@@ -14,14 +14,14 @@
 
 use std::fmt;
 
-use crate::check::crash::{self, CrashImage, CrashMode};
-use crate::check::history::History;
-use crate::check::recover::{Flow, HarnessError, Recoverer};
-use crate::check::report::{FailureKind, Finding};
-use crate::check::target::{ErrorKind, FileState, TargetError};
-use crate::command::Command;
-use crate::Store;
+use crate::crash::{self, CrashImage, CrashMode};
+use crate::history::History;
+use crate::recover::{Flow, HarnessError, Recoverer};
+use crate::report::{FailureKind, Finding};
+use crate::target::{ErrorKind, FileState, TargetError};
 use eaof::format::HEADER_LEN;
+use eaof_model::command::Command;
+use eaof_model::Store;
 
 /// One step of a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,7 +250,7 @@ impl<'r, 't> Player<'r, 't> {
     fn command(&mut self, i: usize, command: &Command) -> Go {
         if self.failed.is_some() {
             // The log refuses everything now: only check that it does.
-            let probe = crate::check::recover::marker();
+            let probe = crate::recover::marker();
             let result = self.rec.target.write(&probe);
             return self.call(i, result);
         }

@@ -11,9 +11,9 @@ use eaof::encryption::EncryptionKey;
 use eaof::scanner::Scanner;
 use eaof::{AofReader, AofRecord, AofWriter, RecordRef, Verdict};
 
-use crate::fixtures;
 use crate::sim::SimDisk;
-use crate::Store;
+use eaof_conformance::fixtures;
+use eaof_model::Store;
 
 /// The key every fuzz target tries sealed files with: the published fixtures' key, so that
 /// the v3 fixtures seed the corpora with records that authenticate.
@@ -99,7 +99,7 @@ fn read_file_with(data: &[u8], key: Option<&EncryptionKey>) {
     let (streamed, streamed_verdict) =
         read_streaming(data, key).expect("the reader refused what the scanner opened");
     assert!(
-        crate::gen::record_lists_bit_equal(&streamed, &records),
+        eaof_model::gen::record_lists_bit_equal(&streamed, &records),
         "reader and scanner disagree on the records"
     );
     assert_eq!(
@@ -141,7 +141,7 @@ fn visiting_agrees(
         let (seen_offsets, seen_records): (Vec<_>, Vec<_>) = seen.into_iter().unzip();
         assert_eq!(seen_offsets, offsets, "offsets, break after {stop_after}");
         assert!(
-            crate::gen::record_lists_bit_equal(&seen_records, records),
+            eaof_model::gen::record_lists_bit_equal(&seen_records, records),
             "try_for_each and next_record disagree on the records (break {stop_after})"
         );
         assert_eq!(&scanner.finish(), verdict, "verdict, break {stop_after}");
@@ -232,7 +232,7 @@ fn reopen_append_with(data: &[u8], key: Option<EncryptionKey>) {
     let mut expected = kept;
     expected.push(appended);
     assert!(
-        crate::gen::record_lists_bit_equal(&got, &expected),
+        eaof_model::gen::record_lists_bit_equal(&got, &expected),
         "records lost or changed by reopening:\n got {got:?}\nwant {expected:?}"
     );
 }

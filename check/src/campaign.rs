@@ -9,10 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use crate::check::eaof::EaofSim;
-use crate::check::report::{Budget, FailureKind, Progress, Report};
-use crate::check::target::{Target, TargetError, Version};
-use crate::check::{damage, explore, faults, sequences};
+use crate::eaof::EaofSim;
+use crate::report::{Budget, FailureKind, Progress, Report};
+use crate::target::{Target, TargetError, Version};
+use crate::{damage, explore, faults, sequences};
 
 /// Which implementation a campaign checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,12 +70,12 @@ fn make_target(kind: TargetKind, version: Version) -> Result<Box<dyn Target>, Ta
     match kind {
         TargetKind::Eaof => Ok(Box::new(EaofSim::new(version))),
         #[cfg(feature = "ember")]
-        TargetKind::Ember => Ok(Box::new(crate::check::ember::EmberTarget::new(version)?)),
+        TargetKind::Ember => Ok(Box::new(crate::ember::EmberTarget::new(version)?)),
         #[cfg(not(feature = "ember"))]
         TargetKind::Ember => Err(TargetError::new(
-            crate::check::target::Op::Create,
-            crate::check::target::ErrorKind::Unsupported,
-            "this build has no ember target: build eaof-model with the `ember` feature",
+            crate::target::Op::Create,
+            crate::target::ErrorKind::Unsupported,
+            "this build has no ember target: build eaof-check with the `ember` feature",
         )),
     }
 }
@@ -173,7 +173,7 @@ fn run_rounds(
 }
 
 fn engine_salt(engine: &str) -> u64 {
-    crate::check::crash::Fnv::of(engine.as_bytes())
+    crate::crash::Fnv::of(engine.as_bytes())
 }
 
 fn run_engine(

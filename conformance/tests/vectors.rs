@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use eaof_model::vectors::{self, NOTES};
+use eaof_conformance::vectors::{self, NOTES};
 use serde_json::Value;
 
 fn set() -> Value {

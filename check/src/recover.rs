@@ -3,7 +3,7 @@
 //! For each image the [`Recoverer`] loads it into the target (a crash), reads it back with
 //! the implementation's reader, reopens its writer (recovery), appends a marker record,
 //! syncs and reads back again; and it asks the format's reference reader (eaof's
-//! `Scanner`, see [`crate::check::reference`]) for the verdict the format gives the same bytes. The findings:
+//! `Scanner`, see [`crate::reference`]) for the verdict the format gives the same bytes. The findings:
 //! - what was read is a prefix of what was written, holds every acknowledged record, and
 //!   replays to a state the model had ([`History::judge`]);
 //! - a crash image ends where the format says (every record wholly before the damage read,
@@ -30,12 +30,12 @@ use std::rc::Rc;
 use eaof::format::HEADER_LEN;
 use eaof::{AofRecord, Verdict};
 
-use crate::check::crash::{CrashImage, Fnv};
-use crate::check::history::History;
-pub use crate::check::reference::{shape, shift_verdict, Reference};
-use crate::check::report::{Counts, FailureKind, Finding};
-use crate::check::target::{ReadBack, ReadEnd, Target, TargetError, Version};
-use crate::gen::record_lists_bit_equal;
+use crate::crash::{CrashImage, Fnv};
+use crate::history::History;
+pub use crate::reference::{shape, shift_verdict, Reference};
+use crate::report::{Counts, FailureKind, Finding};
+use crate::target::{ReadBack, ReadEnd, Target, TargetError, Version};
+use eaof_model::gen::record_lists_bit_equal;
 
 /// The record a recovered writer appends, to show that appending after recovery works.
 pub fn marker() -> AofRecord {

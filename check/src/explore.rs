@@ -1,11 +1,11 @@
 //! Engine: exhaustive bounded exploration.
 //!
 //! Every sequence of up to `depth` letters over a small alphabet (the commands of
-//! [`crate::check::alphabet::explorer_commands`], each written and flushed as a server does,
+//! [`crate::alphabet::explorer_commands`], each written and flushed as a server does,
 //! and a sync), shortest first; after each sequence, a crash: the file is read whole (every
 //! record in it must read back), then every image the crash can leave (every prefix of the
 //! bytes not yet synced, and in harsh mode every file grown before its data landed, ending in
-//! zeros or garbage) is recovered and judged (see `crate::check::recover`). A crash after
+//! zeros or garbage) is recovered and judged (see `crate::recover`). A crash after
 //! a sequence's `i`-th letter is the crash after the sequence of its first `i` letters, so
 //! every crash point of every sequence is covered.
 //!
@@ -21,14 +21,14 @@
 
 use std::time::Instant;
 
-use crate::check::alphabet::{self, T0_MS};
-use crate::check::crash::CrashMode;
-use crate::check::recover::{HarnessError, Recoverer};
-use crate::check::report::{Budget, Case, FailureKind, Progress, Report};
-use crate::check::script::{Found, Player, Step};
-use crate::check::target::Target;
-use crate::command::Command;
-use crate::Store;
+use crate::alphabet::{self, T0_MS};
+use crate::crash::CrashMode;
+use crate::recover::{HarnessError, Recoverer};
+use crate::report::{Budget, Case, FailureKind, Progress, Report};
+use crate::script::{Found, Player, Step};
+use crate::target::Target;
+use eaof_model::command::Command;
+use eaof_model::Store;
 
 /// What to explore.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! `AofRecord` and eaof's, for all 35 kinds.
 //!
 //! ember does its own I/O on real files, so this adapter works on a real temporary file and
-//! its crash model is file-level (see [`crate::check::files`]): durable is what the last
+//! its crash model is file-level (see [`crate::files`]): durable is what the last
 //! successful `sync` the harness called covered. A crash ([`Target::load`]) drops ember's
 //! writer first (its `BufWriter` flushes on drop, into the file being replaced), then writes
 //! the crash image in its place. Reading goes through ember's own `AofReader`, the way its
@@ -18,8 +18,8 @@ use ember_persistence::format::FormatError as EmberError;
 
 use eaof::AofRecord as Ours;
 
-use crate::check::files::TrackedFile;
-use crate::check::target::{FileState, Op, ReadBack, ReadEnd, Target, TargetError, Version, KEY};
+use crate::files::TrackedFile;
+use crate::target::{FileState, Op, ReadBack, ReadEnd, Target, TargetError, Version, KEY};
 
 /// `to_ember` and `from_ember`: the same variant with the same fields, for all 35 kinds. Both
 /// matches are exhaustive, so a kind missing here does not compile.

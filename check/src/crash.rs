@@ -16,8 +16,8 @@
 
 use std::fmt;
 
-use crate::check::target::FileState;
 pub use crate::sim::{CrashMode, Fill};
+use crate::target::FileState;
 
 /// One image a crash can leave: `bytes[..landed]`, then `fill` up to `end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

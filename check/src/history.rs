@@ -18,10 +18,10 @@ use std::collections::HashMap;
 
 use eaof::AofRecord;
 
-use crate::check::report::{FailureKind, Finding};
-use crate::check::target::Version;
-use crate::gen::records_bit_equal;
-use crate::Store;
+use crate::report::{FailureKind, Finding};
+use crate::target::Version;
+use eaof_model::gen::records_bit_equal;
+use eaof_model::Store;
 
 /// The byte range a record's frame takes (or would take) in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

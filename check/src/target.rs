@@ -7,7 +7,7 @@
 //! - [`Target::file`] tells what is on disk now and what a crash is sure to keep: the bytes a
 //!   program would read, `durable_len` (the prefix the last successful sync covered) and the
 //!   file's length after each operation since then (where a file grown before its data landed
-//!   may end). The crash model built on it is file-level (see [`crate::check::crash`]);
+//!   may end). The crash model built on it is file-level (see [`crate::crash`]);
 //! - [`Target::load`] is a crash: the writer is dropped without a byte more reaching the file
 //!   (as a process killed), and the file becomes exactly `image`, all of it durable;
 //! - [`Target::read_back`] reads the file with the implementation's own reader, the way its
@@ -18,7 +18,7 @@
 //!
 //! The trait is object-safe: engines take `&mut dyn Target`, so a port behind a pipe can be
 //! checked the same way as the adapters here (eaof on the simulated disk and on real files in
-//! [`crate::check::eaof`], ember-persistence 0.4.9 in `check::ember` with feature `ember`).
+//! [`crate::eaof`], ember-persistence 0.4.9 in `check::ember` with feature `ember`).
 
 use std::fmt;
 

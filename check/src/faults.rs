@@ -17,13 +17,13 @@ use std::time::Instant;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
-use crate::check::alphabet::{self, T0_MS};
-use crate::check::crash::CrashMode;
-use crate::check::recover::{HarnessError, Recoverer};
-use crate::check::report::{runner, Budget, Case, FailureKind, Finding, Progress, Report};
-use crate::check::script::{Found, Player, Step};
-use crate::check::target::{Fault, Target};
-use crate::Store;
+use crate::alphabet::{self, T0_MS};
+use crate::crash::CrashMode;
+use crate::recover::{HarnessError, Recoverer};
+use crate::report::{runner, Budget, Case, FailureKind, Finding, Progress, Report};
+use crate::script::{Found, Player, Step};
+use crate::target::{Fault, Target};
+use eaof_model::Store;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -78,7 +78,7 @@ fn run_with_fault(
     steps: &[Step],
     fault: Option<Fault>,
     config: &FaultsConfig,
-) -> Result<(Vec<Found>, crate::check::Counts, bool), HarnessError> {
+) -> Result<(Vec<Found>, crate::Counts, bool), HarnessError> {
     let mut rec = Recoverer::new(target, config.linear);
     let mut player = Player::new(&mut rec, Store::new(T0_MS), config.seed, &config.ignore)?;
     if let Some(fault) = fault {
@@ -212,7 +212,7 @@ fn case(
     config: &FaultsConfig,
     steps: &[Step],
     fault: Option<Fault>,
-    crash: Option<crate::check::crash::CrashImage>,
+    crash: Option<crate::crash::CrashImage>,
 ) -> Case {
     Case {
         seed: config.seed,

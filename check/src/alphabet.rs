@@ -5,13 +5,13 @@
 //! (wrong types, missing keys, pivots found and not found, counters overflowing), and every
 //! record kind the format has is logged by some command. The model's clock is fixed at
 //! [`T0_MS`] for a whole run: TTLs are set and kept or removed at once, never run out
-//! between commands (a log carries no time; see `crate::check::history`).
+//! between commands (a log carries no time; see `crate::history`).
 
 use bytes::Bytes;
 use proptest::prelude::*;
 
-use crate::command::{BitOp, Command, Expiry};
-use crate::value::VectorConfig;
+use eaof_model::command::{BitOp, Command, Expiry};
+use eaof_model::value::VectorConfig;
 
 /// The model's clock during every run (2023-11-14, in Unix milliseconds).
 pub const T0_MS: u64 = 1_700_000_000_000;

@@ -1,15 +1,17 @@
-//! The checker engines: they hold an implementation of the format, behind the [`Target`]
-//! seam, to the model.
+//! eaof-check: the simulated disk, the checker engines that hold an implementation of the
+//! format to the model (`eaof-model`) behind the [`Target`] seam, and the properties the
+//! fuzz targets check.
 //!
 //! The question every engine answers: after any sequence of commands, any crash, torn write,
 //! truncation, bit flip or I/O fault, does reading the log back and replaying it into a fresh
-//! [`crate::Store`] give a state the model had, with nothing acknowledged lost and no damage
-//! hidden?
+//! [`eaof_model::Store`] give a state the model had, with nothing acknowledged lost and no
+//! damage hidden?
 //!
 //! The seam and what it runs on:
 //! - [`target`]: write, flush, sync, crash (load an image), reopen, read back;
-//! - [`eaof`]: adapters for eaof itself (simulated disk with faults, real files); `ember`
+//! - [`mod@eaof`]: adapters for eaof itself (simulated disk with faults, real files); `ember`
 //!   (feature `ember`): ember-persistence 0.4.9, and the record conversions;
+//! - [`sim`]: the simulated disk: a persistence model, crash states and faults;
 //! - [`files`]: a real log file and the harness's account of its durability.
 //!
 //! The machinery the engines share:
@@ -28,6 +30,13 @@
 //! - [`faults`]: a failed write or sync at every operation of a short run;
 //! - [`explore`]: every sequence up to a length over a small alphabet, every crash point,
 //!   every surviving prefix, identical disk states merged.
+//!
+//! And [`fuzzing`]: the properties the fuzz targets (`fuzz/`) check, also run over their seed
+//!   corpora by the tests.
+//!
+//! Nothing here knows a command line: `eaof explore` (in `cli/`) is a front end.
+#![forbid(unsafe_code)]
+
 pub mod alphabet;
 pub mod campaign;
 pub mod crash;
@@ -38,12 +47,14 @@ pub mod ember;
 pub mod explore;
 pub mod faults;
 pub mod files;
+pub mod fuzzing;
 pub mod history;
 pub mod recover;
 pub mod reference;
 pub mod report;
 pub mod script;
 pub mod sequences;
+pub mod sim;
 pub mod target;
 
 pub use report::{Budget, Case, Counts, Failure, FailureKind, Finding, Progress, Report};

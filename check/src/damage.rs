@@ -23,19 +23,19 @@
 
 use proptest::prelude::*;
 
-use crate::check::alphabet::{self, T0_MS};
-use crate::check::crash::CrashImage;
-use crate::check::history::History;
-use crate::check::recover::{Flow, HarnessError, Recoverer};
-use crate::check::report::{
+use crate::alphabet::{self, T0_MS};
+use crate::crash::CrashImage;
+use crate::history::History;
+use crate::recover::{Flow, HarnessError, Recoverer};
+use crate::report::{
     run_cases, Budget, Case, CaseSettings, Counts, FailureKind, Finding, PlayedFinding, Progress,
     Report,
 };
-use crate::check::script::{Player, Step};
-use crate::check::target::Target;
-use crate::command::Command;
-use crate::Store;
+use crate::script::{Player, Step};
+use crate::target::Target;
 use eaof::format::HEADER_LEN;
+use eaof_model::command::Command;
+use eaof_model::Store;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -127,7 +127,7 @@ pub fn apply(bytes: &[u8], damage: &[Site]) -> (Vec<u8>, String) {
             *byte = match site.fill {
                 Fill::Zeros => 0,
                 Fill::Ones => 0xff,
-                Fill::Random(seed) => crate::check::crash::garbage_byte(seed, i as u64),
+                Fill::Random(seed) => crate::crash::garbage_byte(seed, i as u64),
                 Fill::Xor(mask) => *byte ^ mask,
             };
         }

@@ -11,16 +11,16 @@
 
 use proptest::prelude::*;
 
-use crate::check::alphabet::{self, T0_MS};
-use crate::check::crash::CrashImage;
-use crate::check::recover::{HarnessError, Recoverer};
-use crate::check::report::{
+use crate::alphabet::{self, T0_MS};
+use crate::crash::CrashImage;
+use crate::recover::{HarnessError, Recoverer};
+use crate::report::{
     run_cases, Budget, Case, CaseSettings, Counts, FailureKind, Finding, PlayedFinding, Progress,
     Report,
 };
-use crate::check::script::{Found, Player, Step};
-use crate::check::target::Target;
-use crate::Store;
+use crate::script::{Found, Player, Step};
+use crate::target::Target;
+use eaof_model::Store;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -31,7 +31,7 @@ pub struct SequencesConfig {
     pub max_steps: usize,
     /// proptest's seed (and the garbage of harsh crash images).
     pub seed: u64,
-    /// Read cuts from record boundaries (see `crate::check::recover`).
+    /// Read cuts from record boundaries (see `crate::recover`).
     pub linear: bool,
     /// Kinds of failure counted but not failing a case.
     pub ignore: Vec<FailureKind>,

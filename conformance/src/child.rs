@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::protocol::{read_frame, write_frame};
+use crate::protocol::{read_frame, write_frame};
 
 /// Why a request got no answer.
 #[derive(Debug, thiserror::Error)]
