@@ -19,7 +19,7 @@ use eaof::AofRecord;
 use eaof_check::eaof::{EaofFs, EaofSim};
 use eaof_check::report::{no_progress, seed_from_env, Budget};
 use eaof_check::{
-    damage, explore, faults, sequences, FailureKind, FileState, ReadBack, Report, Target,
+    damage, explore, faults, sequences, FailureKind, FileState, Keying, ReadBack, Report, Target,
     TargetError, Version,
 };
 
@@ -105,12 +105,10 @@ fn exhaustive_exploration_to_depth_3_finds_every_crash_state_recoverable() {
             ..Default::default()
         };
         let mut progressed = 0;
-        let report = explore::run(
-            &mut EaofSim::new(v),
-            &config,
-            &Budget::unlimited(),
-            &mut |_| progressed += 1,
-        );
+        let mut target = EaofSim::new(v);
+        let report = explore::run(&mut target, &config, &Budget::unlimited(), &mut |_| {
+            progressed += 1
+        });
         println!(
             "{} crash states in {:.2?}: {:.0} states/s ({} merged)",
             report.counts.crash_states,
@@ -118,7 +116,7 @@ fn exhaustive_exploration_to_depth_3_finds_every_crash_state_recoverable() {
             report.counts.crash_states as f64 / report.elapsed.as_secs_f64(),
             report.counts.merged
         );
-        assert_eq!(report.counts.cases, config.sequences());
+        assert_eq!(report.counts.cases, config.sequences(&target));
         assert!(progressed > 0);
         assert_clean(&report);
     }
@@ -195,8 +193,14 @@ impl Target for Mutant {
     fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
         self.inner.load(image)
     }
-    fn reopen(&mut self) -> Result<(), TargetError> {
-        self.inner.reopen()
+    fn close(&mut self) -> Result<(), TargetError> {
+        self.inner.close()
+    }
+    fn keying(&self) -> Keying {
+        self.inner.keying()
+    }
+    fn reopen_with(&mut self, keying: Keying) -> Result<(), TargetError> {
+        self.inner.reopen_with(keying)
     }
     fn read_back(&mut self) -> Result<ReadBack, TargetError> {
         let mut read = self.inner.read_back()?;

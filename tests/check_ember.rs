@@ -12,7 +12,9 @@ use eaof_check::crash::Fill;
 use eaof_check::ember::EmberTarget;
 use eaof_check::report::{no_progress, Budget};
 use eaof_check::script::Step;
-use eaof_check::{damage, explore, faults, sequences, Failure, FailureKind, Report, Version};
+use eaof_check::{
+    damage, explore, faults, sequences, Failure, FailureKind, Keying, Report, Version,
+};
 use eaof_model::Command;
 
 fn ember(v: Version) -> EmberTarget {
@@ -28,11 +30,14 @@ fn found(report: &Report, kind: FailureKind) -> Failure {
     }
 }
 
+/// The explorer over the original alphabet (commands and syncs): the defects H1 to H7 are
+/// found without truncates or restarts.
 fn explore_for(v: Version, depth: usize, harsh: bool, kinds: &[FailureKind]) -> Report {
     let config = explore::ExploreConfig {
         depth,
         harsh,
         ignore: FailureKind::all_but(kinds),
+        lifecycle: false,
         ..Default::default()
     };
     explore::run(
@@ -47,6 +52,7 @@ fn sequences_for(v: Version, kinds: &[FailureKind]) -> Report {
     let config = sequences::SequencesConfig {
         cases: 128,
         ignore: FailureKind::all_but(kinds),
+        lifecycle: false,
         ..Default::default()
     };
     sequences::run(
@@ -340,4 +346,165 @@ fn harness_finds_that_ember_reads_a_v3_file_with_a_damaged_version_byte_as_an_em
         }
     }
     panic!("2048 files, none read as a clean empty log");
+}
+
+/// The explorer to depth 3 over one command (SET) and the lifecycle letters: truncate, clean
+/// close, restarts with each configuration other than the file's.
+fn explore_lifecycle(v: Version, kinds: &[FailureKind]) -> Report {
+    let config = explore::ExploreConfig {
+        depth: 3,
+        commands: vec![set("a")],
+        harsh: false,
+        ignore: FailureKind::all_but(kinds),
+        ..Default::default()
+    };
+    let report = explore::run(
+        &mut ember(v),
+        &config,
+        &Budget::unlimited(),
+        &mut no_progress(),
+    );
+    println!("{report}");
+    report
+}
+
+fn set(key: &str) -> Command {
+    Command::Set {
+        key: key.into(),
+        value: bytes::Bytes::from_static(b"x"),
+        expiry: None,
+    }
+}
+
+/// The first failure of `report` among `kinds` whose case restarts with `keying`.
+fn restarted_with(report: &Report, keying: Keying) -> Failure {
+    report
+        .failures
+        .iter()
+        .find(|f| f.case.steps.contains(&Step::Reopen(keying)))
+        .unwrap_or_else(|| panic!("no failure after a restart with {keying}: {report}"))
+        .clone()
+}
+
+/// Plays `steps` on ember from a new file and returns the kinds found.
+fn play(v: Version, steps: &[Step]) -> Vec<FailureKind> {
+    let (found, _, _) = sequences::play_case(&mut ember(v), steps, 1, true, &FailureKind::ALL)
+        .expect("the harness");
+    for f in &found {
+        println!(
+            "{v}: step {}: {:?}: {}",
+            f.step, f.finding.kind, f.finding.detail
+        );
+    }
+    found.iter().map(|f| f.finding.kind).collect()
+}
+
+/// What a restart with another configuration is judged by: records lost after it.
+const LOSSES: [FailureKind; 1] = [FailureKind::KeyingMixed];
+
+/// H8: `AofWriter::open` (no key) on a version 3 file accepts it; a server restarted
+/// without the key then reads nothing (`EncryptionRequired`), and the records it appends are
+/// plaintext in a sealed file, which no configuration reads back.
+#[test]
+fn harness_finds_that_ember_opens_a_sealed_file_without_a_key() {
+    let failure = restarted_with(&explore_lifecycle(Version::V3, &LOSSES), Keying::Plain);
+    println!("{failure}");
+    let steps = [
+        Step::Command(set("a")),
+        Step::Sync,
+        Step::Reopen(Keying::Plain),
+        Step::Command(set("b")),
+        Step::Sync,
+    ];
+    assert!(play(Version::V3, &steps).contains(&FailureKind::KeyingMixed));
+}
+
+/// H9: `open_encrypted` on a version 2 file appends *sealed* records after its plaintext
+/// header (its documentation says they are appended unencrypted); the file then reads
+/// neither with the key nor without it: every record from the first sealed one on is lost.
+#[test]
+fn harness_finds_that_ember_appends_sealed_records_to_a_plaintext_file() {
+    let failure = restarted_with(&explore_lifecycle(Version::V2, &LOSSES), Keying::Key);
+    println!("{failure}");
+    let steps = [
+        Step::Reopen(Keying::Key),
+        Step::Command(set("a")),
+        Step::Sync,
+        Step::Command(set("b")),
+        Step::Sync,
+    ];
+    assert!(play(Version::V2, &steps).contains(&FailureKind::KeyingMixed));
+}
+
+/// H10: `open_encrypted` with another key on a version 3 file accepts it and appends records
+/// sealed under that key: a server restarted with the new key cannot read the old records,
+/// one with the old key cannot read the new ones.
+#[test]
+fn harness_finds_that_ember_appends_under_another_key() {
+    // The explorer keeps one case of each kind (H8's, shorter, for this one): its node for
+    // `SET a x; restart with another key` finds it.
+    let config = explore::ExploreConfig {
+        commands: vec![set("a")],
+        harsh: false,
+        ignore: FailureKind::all_but(&LOSSES),
+        ..Default::default()
+    };
+    let node = explore::steps(&[
+        explore::Letter::Command(set("a")),
+        explore::Letter::Reopen(Keying::OtherKey),
+    ]);
+    let found = explore::check_sequence(&mut ember(Version::V3), &node, &config).expect("harness");
+    assert!(
+        found
+            .iter()
+            .any(|f| f.finding.kind == FailureKind::KeyingMixed),
+        "{found:?}"
+    );
+    let steps = [
+        Step::Command(set("a")),
+        Step::Sync,
+        Step::Reopen(Keying::OtherKey),
+        Step::Command(set("b")),
+        Step::Sync,
+    ];
+    assert!(play(Version::V3, &steps).contains(&FailureKind::KeyingMixed));
+}
+
+/// Not a defect the harness's account can see: ember's truncate (a temporary file, synced,
+/// renamed over the log) loses nothing when every crash leaves the old file or the new one,
+/// and a clean close (its `BufWriter` flushing as it is dropped) loses nothing either. Its
+/// missing directory sync after the rename needs an account of its system calls.
+#[test]
+fn ember_truncates_and_closes_without_loss_as_far_as_the_harness_sees() {
+    let kinds = [
+        FailureKind::AckedLost,
+        FailureKind::PhantomState,
+        FailureKind::CleanReadFailed,
+    ];
+    for v in Version::ALL {
+        let config = explore::ExploreConfig {
+            depth: 3,
+            commands: vec![set("a")],
+            harsh: false,
+            ..Default::default()
+        };
+        let mut target = ember(v);
+        let letters = config.letters(&target);
+        // Only commands, syncs, truncates and closes: no restart with another key.
+        let keep = |l: &explore::Letter| !matches!(l, explore::Letter::Reopen(_));
+        assert!(letters.iter().any(|l| !keep(l)));
+        let mut sequences_seen = 0;
+        for a in letters.iter().filter(|l| keep(l)) {
+            for b in letters.iter().filter(|l| keep(l)) {
+                let steps = explore::steps(&[a.clone(), b.clone()]);
+                let found = explore::check_sequence(&mut target, &steps, &config).expect("harness");
+                sequences_seen += 1;
+                // A torn header or torn tail is H3 to H5; nothing of the truncate.
+                if let Some(f) = found.iter().find(|f| kinds.contains(&f.finding.kind)) {
+                    panic!("{v}: {steps:?}: {:?}: {}", f.finding.kind, f.finding.detail);
+                }
+            }
+        }
+        assert_eq!(sequences_seen, 16);
+    }
 }

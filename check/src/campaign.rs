@@ -10,17 +10,30 @@
 use std::time::{Duration, Instant};
 
 use crate::eaof::EaofSim;
+use crate::process::{ProcessSpec, ProcessTarget};
 use crate::report::{Budget, FailureKind, Progress, Report};
 use crate::target::{Target, TargetError, Version};
 use crate::{damage, explore, faults, sequences};
 
 /// Which implementation a campaign checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TargetKind {
     /// eaof, on the simulated disk (faults included).
     Eaof,
     /// ember-persistence 0.4.9 on real files (needs the `ember` feature).
     Ember,
+    /// An implementation run as a child process speaking the driver protocol
+    /// (`crate::process`); each target made starts its own child.
+    Process(ProcessSpec),
+}
+
+impl TargetKind {
+    /// Whether the campaign looks for every kind of defect, each with its minimal case,
+    /// rather than stopping an engine at its first: against implementations other than eaof,
+    /// which are expected to have several.
+    fn collects_kinds(&self) -> bool {
+        !matches!(self, TargetKind::Eaof)
+    }
 }
 
 /// What a campaign runs.
@@ -66,9 +79,12 @@ const SHARES: [(&str, f64); 4] = [
     ("faults", 0.15),
 ];
 
-fn make_target(kind: TargetKind, version: Version) -> Result<Box<dyn Target>, TargetError> {
+/// A new target of `kind` writing `version` files: the factory every run (and every parallel
+/// job) makes its own target with.
+pub fn make_target(kind: &TargetKind, version: Version) -> Result<Box<dyn Target>, TargetError> {
     match kind {
         TargetKind::Eaof => Ok(Box::new(EaofSim::new(version))),
+        TargetKind::Process(spec) => Ok(Box::new(ProcessTarget::start(spec, version)?)),
         #[cfg(feature = "ember")]
         TargetKind::Ember => Ok(Box::new(crate::ember::EmberTarget::new(version)?)),
         #[cfg(not(feature = "ember"))]
@@ -90,7 +106,7 @@ pub fn run(
     let deadline = started + budget;
     let mut reports = Vec::new();
     for (v, &version) in config.versions.iter().enumerate() {
-        let mut target = make_target(config.target, version)?;
+        let mut target = make_target(&config.target, version)?;
         // This version's end: an even share of what is left.
         let versions_left = (config.versions.len() - v) as u32;
         let version_end =
@@ -131,7 +147,9 @@ pub fn run(
 const ROUND_CASES: u32 = 32;
 
 /// Runs `engine` in rounds until the budget is spent, a round finds something, or (for the
-/// exhaustive explorer, which runs once) the configuration is done; merges the rounds.
+/// exhaustive explorer, which runs once) the configuration is done; merges the rounds. When
+/// the campaign collects kinds, a round that found something does not end the engine: the
+/// next rounds ignore the kinds already found, so each new kind gets its own minimal case.
 fn run_rounds(
     engine: &str,
     target: &mut dyn Target,
@@ -140,19 +158,21 @@ fn run_rounds(
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
-    let mut merged = run_engine(engine, target, config, seed, budget, progress);
+    let mut merged = run_engine(engine, target, config, seed, &[], budget, progress);
     let mut round = 1u64;
     while engine != "explore"
         && merged.complete
-        && merged.failures.is_empty()
+        && (merged.failures.is_empty() || config.target.collects_kinds())
         && merged.skipped.is_none()
         && !budget.exhausted(0)
     {
+        let found: Vec<FailureKind> = merged.failures.iter().map(|f| f.kind).collect();
         let next = run_engine(
             engine,
             target,
             config,
             seed ^ round.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            &found,
             budget,
             progress,
         );
@@ -176,27 +196,26 @@ fn engine_salt(engine: &str) -> u64 {
     crate::crash::Fnv::of(engine.as_bytes())
 }
 
+/// Runs one round of `engine`, ignoring the kinds in `found` (found by earlier rounds). The
+/// explorer, which runs once, goes on after every finding and keeps the shortest case of
+/// each kind.
 fn run_engine(
     engine: &str,
     target: &mut dyn Target,
     config: &CampaignConfig,
     seed: u64,
+    found: &[FailureKind],
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
-    // Against ember, the exhaustive and damage engines count every defect they meet without
-    // stopping at the first; random sequences still shrink the first one to a minimal case.
-    let counting = match config.target {
-        TargetKind::Ember => FailureKind::ALL.to_vec(),
-        TargetKind::Eaof => Vec::new(),
-    };
+    let ignore = found.to_vec();
     match engine {
         "explore" => explore::run(
             target,
             &explore::ExploreConfig {
                 depth: config.depth,
                 seed,
-                ignore: counting,
+                ignore,
                 ..Default::default()
             },
             budget,
@@ -207,6 +226,7 @@ fn run_engine(
             &sequences::SequencesConfig {
                 cases: ROUND_CASES,
                 seed,
+                ignore,
                 ..Default::default()
             },
             budget,
@@ -217,7 +237,7 @@ fn run_engine(
             &damage::DamageConfig {
                 cases: ROUND_CASES / 8,
                 seed,
-                ignore: counting,
+                ignore,
                 ..Default::default()
             },
             budget,
@@ -228,6 +248,7 @@ fn run_engine(
             &faults::FaultsConfig {
                 scripts: ROUND_CASES / 8,
                 seed,
+                ignore,
                 ..Default::default()
             },
             budget,

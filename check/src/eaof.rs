@@ -1,33 +1,51 @@
 //! Adapters that check `eaof` itself: its writer and reader on the simulated disk
-//! ([`EaofSim`], with fault injection) and on real files ([`EaofFs`]).
+//! ([`EaofSim`], with fault injection, and optionally a planted bug) and on real files
+//! ([`EaofFs`]).
 //!
 //! Both write version 3 files with counting nonces, a fresh nonce prefix for each opening of
 //! a writer, restarted by [`Target::create`]: the same calls give the same bytes, so engines
 //! can merge identical images. Reading goes through `AofReader`, and the verdict it reached
-//! is reported with the records.
+//! is reported with the records. On the simulated disk the crash states come from its
+//! persistence model, directory included ([`SimDisk::file_state`]); on real files, from the
+//! harness's account ([`crate::files`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use eaof::aof::WriterOptions;
-use eaof::encryption::CountingNonces;
+use eaof::encryption::{CountingNonces, EncryptionKey};
 use eaof::format::FormatError;
 use eaof::storage::{FsStorage, Storage, StorageFile};
 use eaof::{AofReader, AofRecord, AofWriter};
 
 use crate::files::TrackedFile;
+use crate::planted::{Bug, Planted};
 use crate::sim::{Persistence, SimDisk};
 use crate::target::{
-    ErrorKind, Fault, FileState, Op, ReadBack, ReadEnd, Target, TargetError, Version,
+    Capabilities, ErrorKind, Fault, FileState, Keying, Op, ReadBack, Target, TargetError, Version,
 };
+
+/// What both adapters can do.
+const CAPABILITIES: Capabilities = Capabilities {
+    truncate: true,
+    keys: true,
+};
+
+/// The key bytes of `keying`, and back (for the adapters, whose writers take key bytes).
+fn keying_of(key: Option<[u8; 32]>) -> Keying {
+    Keying::ALL
+        .into_iter()
+        .find(|k| k.key_bytes() == key)
+        .unwrap_or(Keying::Plain)
+}
 
 /// The log's path on the simulated disk.
 pub const SIM_PATH: &str = "data/shard-0.aof";
 
-fn options(version: Version, opening: u32) -> WriterOptions {
-    match version.key() {
+fn options(key: Option<[u8; 32]>, opening: u32) -> WriterOptions {
+    match key {
         None => WriterOptions::default(),
         Some(key) => WriterOptions::default()
-            .key(key)
+            .key(EncryptionKey::from_bytes(key))
             .nonces(CountingNonces::new(opening.to_le_bytes())),
     }
 }
@@ -44,83 +62,133 @@ fn no_writer(op: Op) -> TargetError {
 }
 
 /// Reads every record `open` gives access to, as a recovery does.
-fn read_all<F: StorageFile>(open: Result<AofReader<F>, FormatError>) -> ReadBack {
+pub(crate) fn read_all<F: StorageFile>(open: Result<AofReader<F>, FormatError>) -> ReadBack {
     let mut reader = match open {
         Ok(reader) => reader,
-        Err(e) => {
-            return ReadBack {
-                records: Vec::new(),
-                end: ReadEnd::Error(format!("{e:?}")),
-                verdict: None,
-            }
-        }
+        Err(e) => return ReadBack::unopened(e),
     };
-    let mut records = Vec::new();
-    let end = loop {
-        match reader.read_record() {
-            Ok(Some(record)) => records.push(record),
-            Ok(None) => break ReadEnd::Clean,
-            Err(e) => break ReadEnd::Error(format!("{e:?}")),
-        }
-    };
-    ReadBack {
-        records,
-        end,
-        verdict: reader.verdict().cloned(),
-    }
+    let mut read = ReadBack::drain(|| reader.read_record());
+    read.verdict = reader.verdict().cloned();
+    read
 }
 
-/// The writer's calls shared by both adapters.
-struct Writing<S: Storage> {
-    version: Version,
+/// eaof's writer on one storage: what the adapters here and the eaof driver share.
+///
+/// Nonces count from a prefix that is the number of openings since [`Writing::create`], so
+/// the same calls give the same bytes. With [`Bug::NoPoisonAfterFailedFsync`] planted, a
+/// failed call opens the writer again (see [`crate::planted`]).
+pub(crate) struct Writing<S: Storage + Clone> {
+    pub(crate) storage: S,
+    path: PathBuf,
+    key: Option<[u8; 32]>,
     writer: Option<AofWriter<S>>,
     openings: u32,
+    carry_on: bool,
 }
 
-impl<S: Storage> Writing<S> {
-    fn new(version: Version) -> Self {
+impl<S: Storage + Clone> Writing<S> {
+    pub(crate) fn new(storage: S, path: PathBuf, carry_on: bool) -> Self {
         Writing {
-            version,
+            storage,
+            path,
+            key: None,
             writer: None,
             openings: 0,
+            carry_on,
         }
     }
 
-    fn open(&mut self, storage: S, path: &Path, op: Op) -> Result<(), TargetError> {
+    /// The key of the last accepted opening.
+    pub(crate) fn key(&self) -> Option<[u8; 32]> {
+        self.key
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Forgets the writer and the openings: a new run starts.
+    pub(crate) fn restart(&mut self, path: PathBuf) {
+        self.writer = None;
+        self.openings = 0;
+        self.path = path;
+    }
+
+    /// Opens a writer on the file with `key` (its recovery runs); on `Ok`, `key` is the
+    /// configuration from then on.
+    pub(crate) fn open(&mut self, key: Option<[u8; 32]>, op: Op) -> Result<(), TargetError> {
         self.writer = None;
         let opening = self.openings;
         self.openings += 1;
-        let writer = AofWriter::open_in(storage, path, options(self.version, opening))
+        let writer = AofWriter::open_in(self.storage.clone(), &self.path, options(key, opening))
             .map_err(|e| error(op, e))?;
         self.writer = Some(writer);
+        self.key = key;
         Ok(())
     }
 
-    fn with(
+    /// Runs `call` on the writer.
+    pub(crate) fn with(
         &mut self,
         op: Op,
         call: impl FnOnce(&mut AofWriter<S>) -> Result<(), FormatError>,
     ) -> Result<(), TargetError> {
         let writer = self.writer.as_mut().ok_or_else(|| no_writer(op))?;
-        call(writer).map_err(|e| error(op, e))
+        let result = call(writer).map_err(|e| error(op, e));
+        if result.is_err() && self.carry_on {
+            // The planted bug: a fresh writer, unpoisoned; its own failure is not reported.
+            let _ = self.open(self.key, op);
+        }
+        result
+    }
+
+    /// Drops the writer (a clean close: eaof does no I/O in `Drop`, so records not yet
+    /// flushed are dropped with it, as they were never acknowledged).
+    pub(crate) fn close(&mut self) {
+        self.writer = None;
+    }
+
+    /// Reads the file with `key`, as a recovery does.
+    pub(crate) fn read(&self, key: Option<[u8; 32]>) -> ReadBack {
+        let key = key.map(EncryptionKey::from_bytes);
+        read_all(AofReader::open_in(&self.storage, &self.path, key.as_ref()))
     }
 }
 
-/// eaof on the simulated disk (`crate::sim`), with fault injection.
+/// eaof on the simulated disk (`crate::sim`), with fault injection, and a planted bug if
+/// asked.
 pub struct EaofSim {
     disk: SimDisk,
-    writing: Writing<SimDisk>,
-    ends: Vec<usize>,
+    version: Version,
+    bug: Option<Bug>,
+    writing: Writing<Planted<SimDisk>>,
 }
 
 impl EaofSim {
     /// A target writing `version` files on a fresh simulated disk.
     pub fn new(version: Version) -> Self {
+        Self::with_bug(version, None)
+    }
+
+    /// The same, with `bug` planted in the writer (see [`crate::planted`]).
+    pub fn with_bug(version: Version, bug: Option<Bug>) -> Self {
+        let disk = SimDisk::new();
+        let mut writing = Self::writing(&disk, bug);
+        writing.key = Keying::of(version).key_bytes();
         EaofSim {
-            disk: SimDisk::new(),
-            writing: Writing::new(version),
-            ends: Vec::new(),
+            writing,
+            disk,
+            version,
+            bug,
         }
+    }
+
+    fn writing(disk: &SimDisk, bug: Option<Bug>) -> Writing<Planted<SimDisk>> {
+        Writing::new(
+            Planted::new(disk.clone(), bug),
+            PathBuf::from(SIM_PATH),
+            Bug::carries_on(bug),
+        )
     }
 
     /// The simulated disk (shared handle).
@@ -128,93 +196,84 @@ impl EaofSim {
         &self.disk
     }
 
-    fn note(&mut self) {
-        let len = self.disk.contents(SIM_PATH).map_or(0, |c| c.len());
-        if self.ends.last() != Some(&len) {
-            self.ends.push(len);
-        }
+    /// A fresh disk under the same writer configuration.
+    fn new_disk(&mut self) {
+        let key = self.writing.key();
+        self.disk = SimDisk::new();
+        self.writing = Self::writing(&self.disk, self.bug);
+        self.writing.key = key;
     }
 }
 
 impl Target for EaofSim {
     fn name(&self) -> String {
-        format!("eaof {} (simulated disk)", self.writing.version)
+        match self.bug {
+            None => format!("eaof {} (simulated disk)", self.version),
+            Some(bug) => format!("eaof {} with {bug} planted (simulated disk)", self.version),
+        }
     }
 
     fn version(&self) -> Version {
-        self.writing.version
+        self.version
     }
 
     fn deterministic(&self) -> bool {
         true
     }
 
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
     fn create(&mut self) -> Result<(), TargetError> {
-        self.disk = SimDisk::new();
-        self.writing.openings = 0;
-        self.ends.clear();
-        let result = self
-            .writing
-            .open(self.disk.clone(), Path::new(SIM_PATH), Op::Create);
-        self.note();
-        result
+        self.new_disk();
+        self.writing
+            .open(Keying::of(self.version).key_bytes(), Op::Create)
     }
 
     fn write(&mut self, record: &AofRecord) -> Result<(), TargetError> {
-        let result = self.writing.with(Op::Write, |w| w.write_record(record));
-        self.note();
-        result
+        self.writing.with(Op::Write, |w| w.write_record(record))
     }
 
     fn flush(&mut self) -> Result<(), TargetError> {
-        let result = self.writing.with(Op::Flush, AofWriter::flush);
-        self.note();
-        result
+        self.writing.with(Op::Flush, AofWriter::flush)
     }
 
     fn sync(&mut self) -> Result<(), TargetError> {
-        let result = self.writing.with(Op::Sync, AofWriter::sync);
-        self.note();
-        result
+        self.writing.with(Op::Sync, AofWriter::sync)
+    }
+
+    fn truncate(&mut self) -> Result<(), TargetError> {
+        self.writing.with(Op::Truncate, AofWriter::truncate)
+    }
+
+    fn close(&mut self) -> Result<(), TargetError> {
+        self.writing.close();
+        Ok(())
     }
 
     fn file(&self) -> Result<FileState, TargetError> {
-        let bytes = self.disk.contents(SIM_PATH).unwrap_or_default();
-        let durable = self.disk.durable_contents(SIM_PATH).unwrap_or_default();
-        // The writer only appends after its opening, so the durable bytes are a prefix of
-        // the live ones; if they ever were not, only their common prefix is sure to survive.
-        let durable_len = durable
-            .iter()
-            .zip(&bytes)
-            .take_while(|(a, b)| a == b)
-            .count();
-        Ok(FileState::new(bytes, durable_len, &self.ends))
+        Ok(self.disk.file_state(SIM_PATH))
     }
 
     fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
-        self.writing.writer = None;
-        self.disk = SimDisk::new();
-        self.ends.clear();
+        self.writing.close();
+        self.new_disk();
         self.disk
             .put_durable(SIM_PATH, image)
             .map_err(|e| TargetError::harness(Op::Load, e))
     }
 
-    fn reopen(&mut self) -> Result<(), TargetError> {
-        let result = self
-            .writing
-            .open(self.disk.clone(), Path::new(SIM_PATH), Op::Reopen);
-        self.note();
-        result
+    fn keying(&self) -> Keying {
+        keying_of(self.writing.key())
+    }
+
+    fn reopen_with(&mut self, keying: Keying) -> Result<(), TargetError> {
+        self.writing.open(keying.key_bytes(), Op::Reopen)
     }
 
     fn read_back(&mut self) -> Result<ReadBack, TargetError> {
-        let key = self.writing.version.key();
-        Ok(read_all(AofReader::open_in(
-            &self.disk,
-            Path::new(SIM_PATH),
-            key.as_ref(),
-        )))
+        Ok(self.writing.read(self.writing.key()))
     }
 
     fn operations(&self) -> Option<u64> {
@@ -236,41 +295,50 @@ impl Target for EaofSim {
 /// (see [`crate::files`]).
 pub struct EaofFs {
     file: TrackedFile,
+    version: Version,
     writing: Writing<FsStorage>,
 }
 
 impl EaofFs {
     /// A target writing `version` files in a fresh temporary directory.
     pub fn new(version: Version) -> Result<Self, TargetError> {
+        let file =
+            TrackedFile::new("shard-0.aof").map_err(|e| TargetError::harness(Op::Create, e))?;
+        let mut writing = Writing::new(FsStorage, file.path().to_path_buf(), false);
+        writing.key = Keying::of(version).key_bytes();
         Ok(EaofFs {
-            file: TrackedFile::new("shard-0.aof")
-                .map_err(|e| TargetError::harness(Op::Create, e))?,
-            writing: Writing::new(version),
+            file,
+            version,
+            writing,
         })
     }
 }
 
 impl Target for EaofFs {
     fn name(&self) -> String {
-        format!("eaof {} (real files)", self.writing.version)
+        format!("eaof {} (real files)", self.version)
     }
 
     fn version(&self) -> Version {
-        self.writing.version
+        self.version
     }
 
     fn deterministic(&self) -> bool {
         true
     }
 
+    fn capabilities(&self) -> Capabilities {
+        CAPABILITIES
+    }
+
     fn create(&mut self) -> Result<(), TargetError> {
-        self.writing.writer = None;
-        self.writing.openings = 0;
+        self.writing.restart(self.file.path().to_path_buf());
         self.file
             .remove()
             .map_err(|e| TargetError::harness(Op::Create, e))?;
-        let path = self.file.path().to_path_buf();
-        let result = self.writing.open(FsStorage, &path, Op::Create);
+        let result = self
+            .writing
+            .open(Keying::of(self.version).key_bytes(), Op::Create);
         self.file.after_write();
         result
     }
@@ -289,11 +357,19 @@ impl Target for EaofFs {
 
     fn sync(&mut self) -> Result<(), TargetError> {
         let result = self.writing.with(Op::Sync, AofWriter::sync);
-        match result {
-            Ok(()) => self.file.after_sync(),
-            Err(_) => self.file.after_write(),
-        }
+        self.file.after_call(Op::Sync, result.is_ok());
         result
+    }
+
+    fn truncate(&mut self) -> Result<(), TargetError> {
+        let result = self.writing.with(Op::Truncate, AofWriter::truncate);
+        self.file.after_call(Op::Truncate, result.is_ok());
+        result
+    }
+
+    fn close(&mut self) -> Result<(), TargetError> {
+        self.writing.close();
+        Ok(())
     }
 
     fn file(&self) -> Result<FileState, TargetError> {
@@ -303,25 +379,23 @@ impl Target for EaofFs {
     }
 
     fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
-        self.writing.writer = None;
+        self.writing.close();
         self.file
             .load(image)
             .map_err(|e| TargetError::harness(Op::Load, e))
     }
 
-    fn reopen(&mut self) -> Result<(), TargetError> {
-        let path = self.file.path().to_path_buf();
-        let result = self.writing.open(FsStorage, &path, Op::Reopen);
+    fn keying(&self) -> Keying {
+        keying_of(self.writing.key())
+    }
+
+    fn reopen_with(&mut self, keying: Keying) -> Result<(), TargetError> {
+        let result = self.writing.open(keying.key_bytes(), Op::Reopen);
         self.file.after_reopen();
         result
     }
 
     fn read_back(&mut self) -> Result<ReadBack, TargetError> {
-        let key = self.writing.version.key();
-        Ok(read_all(AofReader::open_in(
-            &FsStorage,
-            self.file.path(),
-            key.as_ref(),
-        )))
+        Ok(self.writing.read(self.writing.key()))
     }
 }

@@ -9,6 +9,12 @@
 //! recovery (`replay_aof`) does: records until `Ok(None)` or an error; recovery keeps what it
 //! replayed before an error.
 //!
+//! `truncate` is ember's own (a temporary file, synced, renamed over the log; the directory
+//! is not synced, which the harness's account cannot see: see [`crate::files`]); `close`
+//! drops the writer (its `BufWriter` flushes); a reopen with a configuration uses
+//! `AofWriter::open` without a key and `open_encrypted` with one, as a server restarted with
+//! that configuration would.
+//!
 //! ember's version 3 nonces come from the operating system's generator, so the same calls
 //! give different bytes each time: this target is not [`Target::deterministic`].
 
@@ -19,7 +25,7 @@ use ember_persistence::format::FormatError as EmberError;
 use eaof::AofRecord as Ours;
 
 use crate::files::TrackedFile;
-use crate::target::{FileState, Op, ReadBack, ReadEnd, Target, TargetError, Version, KEY};
+use crate::target::{Capabilities, FileState, Keying, Op, ReadBack, Target, TargetError, Version};
 
 /// `to_ember` and `from_ember`: the same variant with the same fields, for all 35 kinds. Both
 /// matches are exhaustive, so a kind missing here does not compile.
@@ -79,13 +85,34 @@ conversions! {
     Pexpireat { key, timestamp_ms },
 }
 
-fn ember_key() -> EmberKey {
-    EmberKey::from_bytes(KEY)
+/// Opens ember's writer on `path` configured with `key`: `open` without one,
+/// `open_encrypted` with one.
+pub fn open_writer(path: &std::path::Path, key: Option<[u8; 32]>) -> Result<AofWriter, EmberError> {
+    match key {
+        None => AofWriter::open(path),
+        Some(key) => AofWriter::open_encrypted(path, EmberKey::from_bytes(key)),
+    }
+}
+
+/// Reads `path` with ember's reader configured with `key`, as its recovery
+/// (`replay_aof`) does: records until `Ok(None)` or an error.
+pub fn read_file(path: &std::path::Path, key: Option<[u8; 32]>) -> ReadBack {
+    let opened = match key {
+        None => AofReader::open(path),
+        Some(key) => AofReader::open_encrypted(path, EmberKey::from_bytes(key)),
+    };
+    match opened {
+        Ok(mut reader) => {
+            ReadBack::drain(|| reader.read_record().map(|r| r.as_ref().map(from_ember)))
+        }
+        Err(e) => ReadBack::unopened(e),
+    }
 }
 
 /// ember-persistence 0.4.9's `AofWriter` and `AofReader` on a real temporary file.
 pub struct EmberTarget {
     version: Version,
+    keying: Keying,
     file: TrackedFile,
     writer: Option<AofWriter>,
 }
@@ -96,21 +123,19 @@ impl EmberTarget {
     pub fn new(version: Version) -> Result<Self, TargetError> {
         Ok(EmberTarget {
             version,
+            keying: Keying::of(version),
             file: TrackedFile::new("shard-0.aof")
                 .map_err(|e| TargetError::harness(Op::Create, e))?,
             writer: None,
         })
     }
 
-    fn open(&mut self, op: Op) -> Result<(), TargetError> {
+    fn open(&mut self, keying: Keying, op: Op) -> Result<(), TargetError> {
         self.writer = None;
-        let path = self.file.path().to_path_buf();
-        let writer = match self.version {
-            Version::V2 => AofWriter::open(path),
-            Version::V3 => AofWriter::open_encrypted(path, ember_key()),
-        }
-        .map_err(|e| TargetError::failed(op, e))?;
+        let writer = open_writer(self.file.path(), keying.key_bytes())
+            .map_err(|e| TargetError::failed(op, e))?;
         self.writer = Some(writer);
+        self.keying = keying;
         Ok(())
     }
 
@@ -140,12 +165,19 @@ impl Target for EmberTarget {
         self.version == Version::V2
     }
 
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            truncate: true,
+            keys: true,
+        }
+    }
+
     fn create(&mut self) -> Result<(), TargetError> {
         self.writer = None;
         self.file
             .remove()
             .map_err(|e| TargetError::harness(Op::Create, e))?;
-        let result = self.open(Op::Create);
+        let result = self.open(Keying::of(self.version), Op::Create);
         self.file.after_write();
         result
     }
@@ -165,11 +197,21 @@ impl Target for EmberTarget {
 
     fn sync(&mut self) -> Result<(), TargetError> {
         let result = self.with(Op::Sync, AofWriter::sync);
-        match result {
-            Ok(()) => self.file.after_sync(),
-            Err(_) => self.file.after_write(),
-        }
+        self.file.after_call(Op::Sync, result.is_ok());
         result
+    }
+
+    fn truncate(&mut self) -> Result<(), TargetError> {
+        let result = self.with(Op::Truncate, AofWriter::truncate);
+        self.file.after_call(Op::Truncate, result.is_ok());
+        result
+    }
+
+    fn close(&mut self) -> Result<(), TargetError> {
+        // ember's writer flushes its buffer when dropped.
+        self.writer = None;
+        self.file.after_write();
+        Ok(())
     }
 
     fn file(&self) -> Result<FileState, TargetError> {
@@ -186,40 +228,17 @@ impl Target for EmberTarget {
             .map_err(|e| TargetError::harness(Op::Load, e))
     }
 
-    fn reopen(&mut self) -> Result<(), TargetError> {
-        let result = self.open(Op::Reopen);
+    fn keying(&self) -> Keying {
+        self.keying
+    }
+
+    fn reopen_with(&mut self, keying: Keying) -> Result<(), TargetError> {
+        let result = self.open(keying, Op::Reopen);
         self.file.after_reopen();
         result
     }
 
     fn read_back(&mut self) -> Result<ReadBack, TargetError> {
-        let path = self.file.path();
-        let opened = match self.version {
-            Version::V2 => AofReader::open(path),
-            Version::V3 => AofReader::open_encrypted(path, ember_key()),
-        };
-        let mut reader = match opened {
-            Ok(reader) => reader,
-            Err(e) => {
-                return Ok(ReadBack {
-                    records: Vec::new(),
-                    end: ReadEnd::Error(format!("{e:?}")),
-                    verdict: None,
-                })
-            }
-        };
-        let mut records = Vec::new();
-        let end = loop {
-            match reader.read_record() {
-                Ok(Some(record)) => records.push(from_ember(&record)),
-                Ok(None) => break ReadEnd::Clean,
-                Err(e) => break ReadEnd::Error(format!("{e:?}")),
-            }
-        };
-        Ok(ReadBack {
-            records,
-            end,
-            verdict: None,
-        })
+        Ok(read_file(self.file.path(), self.keying.key_bytes()))
     }
 }

@@ -1,8 +1,11 @@
 //! Engine: exhaustive bounded exploration.
 //!
 //! Every sequence of up to `depth` letters over a small alphabet (the commands of
-//! [`crate::alphabet::explorer_commands`], each written and flushed as a server does,
-//! and a sync), shortest first; after each sequence, a crash: the file is read whole (every
+//! [`crate::alphabet::explorer_commands`], each written and flushed as a server does, a
+//! sync, and with `lifecycle` what the target can do of: a truncate, a clean close, and a
+//! restart with each configuration other than the file's), shortest first; after each
+//! sequence, a crash (a crash inside the last letter, for a truncate; after a close, a crash
+//! of the closed file): the file is read whole (every
 //! record in it must read back), then every image the crash can leave (every prefix of the
 //! bytes not yet synced, and in harsh mode every file grown before its data landed, ending in
 //! zeros or garbage) is recovered and judged (see `crate::recover`). A crash after
@@ -26,7 +29,7 @@ use crate::crash::CrashMode;
 use crate::recover::{HarnessError, Recoverer};
 use crate::report::{Budget, Case, FailureKind, Progress, Report};
 use crate::script::{Found, Player, Step};
-use crate::target::Target;
+use crate::target::{Keying, Target, Version};
 use eaof_model::command::Command;
 use eaof_model::Store;
 
@@ -46,6 +49,9 @@ pub struct ExploreConfig {
     pub linear: bool,
     /// Kinds of failure counted but not reported.
     pub ignore: Vec<FailureKind>,
+    /// Truncate, clean close and restarts with another configuration, as letters too (each
+    /// where the target can do it).
+    pub lifecycle: bool,
 }
 
 impl Default for ExploreConfig {
@@ -57,6 +63,7 @@ impl Default for ExploreConfig {
             seed: 0xe8_7104e,
             linear: true,
             ignore: Vec::new(),
+            lifecycle: true,
         }
     }
 }
@@ -68,25 +75,58 @@ pub enum Letter {
     Command(Command),
     /// A sync.
     Sync,
+    /// A truncate.
+    Truncate,
+    /// A clean close (the next letter restarts the writer).
+    Close,
+    /// A clean restart with this configuration.
+    Reopen(Keying),
 }
 
 impl ExploreConfig {
-    /// The alphabet: the commands, then a sync.
-    pub fn letters(&self) -> Vec<Letter> {
-        self.commands
+    /// The alphabet against `target`: the commands, a sync, then the lifecycle letters it
+    /// can do.
+    pub fn letters(&self, target: &dyn Target) -> Vec<Letter> {
+        let mut letters: Vec<Letter> = self
+            .commands
             .iter()
             .cloned()
             .map(Letter::Command)
             .chain(std::iter::once(Letter::Sync))
-            .collect()
+            .collect();
+        if self.lifecycle {
+            let capabilities = target.capabilities();
+            if capabilities.truncate {
+                letters.push(Letter::Truncate);
+            }
+            letters.push(Letter::Close);
+            if capabilities.keys {
+                letters.extend(
+                    other_keyings(target.version())
+                        .into_iter()
+                        .map(Letter::Reopen),
+                );
+            }
+        }
+        letters
     }
 
-    /// Sequences of length 1 to `depth`.
-    pub fn sequences(&self) -> u64 {
-        let n = self.letters().len() as u64;
+    /// Sequences of length 1 to `depth` against `target`.
+    pub fn sequences(&self, target: &dyn Target) -> u64 {
+        let n = self.letters(target).len() as u64;
         (1..=self.depth as u32)
             .map(|l| n.saturating_pow(l))
             .fold(0u64, u64::saturating_add)
+    }
+}
+
+/// The configurations other than its own a file of `version` is reopened with: a key on a
+/// plaintext file (any key: there is none to be wrong), no key and another key on a sealed
+/// one.
+pub fn other_keyings(version: Version) -> Vec<Keying> {
+    match version {
+        Version::V2 => vec![Keying::Key],
+        Version::V3 => vec![Keying::Plain, Keying::OtherKey],
     }
 }
 
@@ -97,6 +137,9 @@ pub fn steps(letters: &[Letter]) -> Vec<Step> {
         .flat_map(|l| match l {
             Letter::Command(c) => vec![Step::Command(c.clone()), Step::Flush],
             Letter::Sync => vec![Step::Sync],
+            Letter::Truncate => vec![Step::Truncate],
+            Letter::Close => vec![Step::Close],
+            Letter::Reopen(keying) => vec![Step::Reopen(*keying)],
         })
         .collect()
 }
@@ -182,8 +225,8 @@ pub fn run(
 ) -> Report {
     let started = Instant::now();
     let mut report = Report::new("explore", target.name(), config.seed);
-    let letters = config.letters();
-    let total = config.sequences();
+    let letters = config.letters(target);
+    let total = config.sequences(target);
     let mode = mode_of(config);
     let mut rec = Recoverer::new(target, config.linear);
     let mut done = 0u64;

@@ -1,7 +1,7 @@
 //! Engine: a failed write or sync at every operation of a short run (targets that inject
 //! faults: eaof on the simulated disk).
 //!
-//! For each generated script (commands, flushes, syncs), a dry run counts the storage
+//! For each generated script (commands, flushes, syncs, truncates), a dry run counts the storage
 //! operations it makes and the bytes it appends; then the script runs once with each
 //! operation failing in turn (a sync with EIO, dropping the unsynced bytes as Linux does; an
 //! append with EIO and no effect), and once with the disk full after each byte count (a
@@ -55,12 +55,15 @@ impl Default for FaultsConfig {
     }
 }
 
-/// A script: commands, each written, some flushed, some synced.
-fn script(commands: usize) -> BoxedStrategy<Vec<Step>> {
-    let step = (
-        alphabet::command(),
-        prop_oneof![Just(None), Just(Some(Step::Flush)), Just(Some(Step::Sync))],
-    );
+/// A script: commands, each written, some flushed, some synced, now and then (where the
+/// target can) a truncate, so that faults strike inside it too.
+fn script(commands: usize, truncate: bool) -> BoxedStrategy<Vec<Step>> {
+    let then = prop_oneof![Just(None), Just(Some(Step::Flush)), Just(Some(Step::Sync))];
+    let then = match truncate {
+        true => prop_oneof![9 => then, 1 => Just(Some(Step::Truncate))].boxed(),
+        false => then.boxed(),
+    };
+    let step = (alphabet::command(), then);
     prop::collection::vec(step, commands)
         .prop_map(|steps| {
             steps
@@ -122,7 +125,7 @@ pub fn run(
     let started = Instant::now();
     let mut report = Report::new("faults", target.name(), config.seed);
     let mut runner = runner(config.seed, config.scripts, 0);
-    let strategy = script(config.commands);
+    let strategy = script(config.commands, target.capabilities().truncate);
     let mut done = 0u64;
     if target.operations().is_none() {
         report.skipped = Some(format!(

@@ -6,6 +6,13 @@
 //! calls are not counted, which can only add crash states), and after each call the file's
 //! length is noted as a place where a file grown before its data landed may end.
 //!
+//! The account sees one file, not its directory. A `truncate` that returned `Ok` is taken
+//! to have made the new, empty log durable, as its contract says (the seed's and eaof's
+//! both sync the new file before renaming it); while it runs, the engines check the old
+//! file and the new one (see `crate::script`). So a truncate that skips a sync, of the new
+//! file or of the directory after its rename, is not seen here: that takes an account of
+//! the calls the implementation makes (the simulated disk, or a trace: `crate::account`).
+//!
 //! Files live in a fresh temporary directory, on `/dev/shm` when it exists (fsyncs there
 //! cost nothing, and a model checker calls sync thousands of times), or where
 //! `EAOF_CHECK_TMPDIR` says.
@@ -16,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-use crate::target::FileState;
+use crate::target::{FileState, Op};
 
 /// A temporary directory for a target's files.
 pub fn temp_dir() -> io::Result<TempDir> {
@@ -37,14 +44,13 @@ pub fn temp_dir() -> io::Result<TempDir> {
     tempfile::Builder::new().prefix("eaof-check").tempdir()
 }
 
-/// One log file and its durability account.
+/// One log file in its own temporary directory, and the harness's account of it
+/// ([`HarnessAccount`]).
 #[derive(Debug)]
 pub struct TrackedFile {
     // Kept for its `Drop`, which removes the directory.
     _dir: TempDir,
-    path: PathBuf,
-    durable_len: usize,
-    ends: Vec<usize>,
+    account: HarnessAccount,
 }
 
 impl TrackedFile {
@@ -54,36 +60,100 @@ impl TrackedFile {
         let path = dir.path().join(name);
         Ok(TrackedFile {
             _dir: dir,
-            path,
-            durable_len: 0,
-            ends: Vec::new(),
+            account: HarnessAccount::new(path),
         })
     }
 
     /// The file's path.
     pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The file's length now (0 when it does not exist).
-    pub fn len(&self) -> usize {
-        fs::metadata(&self.path).map_or(0, |m| m.len() as usize)
-    }
-
-    /// Whether the file is empty or missing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        &self.account.path
     }
 
     /// Removes the file; nothing is durable.
     pub fn remove(&mut self) -> io::Result<()> {
-        match fs::remove_file(&self.path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        remove(self.path())?;
+        self.account.removed();
+        Ok(())
+    }
+
+    /// Notes the file's length after a call that may have written.
+    pub fn after_write(&mut self) {
+        self.account.after_write();
+    }
+
+    /// A call returned: see [`HarnessAccount::after_call`].
+    pub fn after_call(&mut self, op: Op, ok: bool) {
+        self.account.after_call(op, ok);
+    }
+
+    /// A writer was opened on the file: see [`HarnessAccount::after_reopen`].
+    pub fn after_reopen(&mut self) {
+        self.account.after_reopen();
+    }
+
+    /// Makes the file exactly `image`, all of it durable (what a crash left).
+    pub fn load(&mut self, image: &[u8]) -> io::Result<()> {
+        fs::write(self.path(), image)?;
+        self.account.loaded(image);
+        Ok(())
+    }
+
+    /// What is on disk now, and what a crash keeps.
+    pub fn state(&self) -> io::Result<FileState> {
+        self.account.state()
+    }
+}
+
+/// Removes the file at `path`, if there is one.
+pub fn remove(path: &Path) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The bytes of the file at `path` (none when there is no file).
+pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The harness's account of one real file (see the module documentation).
+#[derive(Debug, Clone)]
+pub struct HarnessAccount {
+    path: PathBuf,
+    durable_len: usize,
+    ends: Vec<usize>,
+}
+
+impl HarnessAccount {
+    /// An account of the file at `path`, which does not exist yet.
+    pub fn new(path: PathBuf) -> Self {
+        HarnessAccount {
+            path,
+            durable_len: 0,
+            ends: Vec::new(),
         }
+    }
+
+    /// The file's length now (0 when it does not exist).
+    fn len(&self) -> usize {
+        fs::metadata(&self.path).map_or(0, |m| m.len() as usize)
+    }
+
+    /// The file was removed: nothing is durable.
+    pub fn removed(&mut self) {
         self.durable_len = 0;
         self.ends.clear();
-        Ok(())
+    }
+
+    /// The file was made exactly `image`, all of it durable.
+    pub fn loaded(&mut self, image: &[u8]) {
+        self.durable_len = image.len();
+        self.ends.clear();
     }
 
     /// Notes the file's length after a call that may have written.
@@ -94,10 +164,19 @@ impl TrackedFile {
         }
     }
 
-    /// A sync returned `Ok`: everything on disk is durable.
-    pub fn after_sync(&mut self) {
-        self.durable_len = self.len();
-        self.ends.clear();
+    /// A call returned (`ok`: with `Ok`): a sync makes everything on disk durable, a
+    /// truncate leaves a new file taken as durable (see the module documentation), an
+    /// opening keeps what it kept of the durable prefix; any other call, or a failed one,
+    /// may have written.
+    pub fn after_call(&mut self, op: Op, ok: bool) {
+        match (op, ok) {
+            (Op::Sync | Op::Truncate, true) => {
+                self.durable_len = self.len();
+                self.ends.clear();
+            }
+            (Op::Reopen, _) => self.after_reopen(),
+            _ => self.after_write(),
+        }
     }
 
     /// A writer was opened on the file: what it kept of the durable prefix stays durable.
@@ -107,21 +186,12 @@ impl TrackedFile {
         self.after_write();
     }
 
-    /// Makes the file exactly `image`, all of it durable (what a crash left).
-    pub fn load(&mut self, image: &[u8]) -> io::Result<()> {
-        fs::write(&self.path, image)?;
-        self.durable_len = image.len();
-        self.ends.clear();
-        Ok(())
-    }
-
     /// What is on disk now, and what a crash keeps.
     pub fn state(&self) -> io::Result<FileState> {
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        Ok(FileState::new(bytes, self.durable_len, &self.ends))
+        Ok(FileState::new(
+            read(&self.path)?,
+            self.durable_len,
+            &self.ends,
+        ))
     }
 }

@@ -3,6 +3,9 @@
 //! A [`History`] follows one log file through a run: every record handed to the writer, in
 //! file order, with where its frame lies in the file; the model state after each command
 //! since the file was last (re)opened; and how many records a successful sync acknowledged.
+//! A log starts from a *base* state: empty for a new file, and after a `truncate` the state
+//! the model had then (the snapshot a server writes before it truncates its log, which
+//! recovery loads before replaying the log).
 //!
 //! [`History::judge`] is the property every engine checks on what a recovery read: the
 //! records are exactly the first records written (bit for bit: nothing invented, nothing
@@ -16,6 +19,7 @@
 
 use std::collections::HashMap;
 
+use eaof::format::HEADER_LEN;
 use eaof::AofRecord;
 
 use crate::report::{FailureKind, Finding};
@@ -36,7 +40,8 @@ pub struct Span {
 #[derive(Debug, Clone)]
 pub struct History {
     version: Version,
-    clock_ms: u64,
+    /// The state the log's records replay onto.
+    base: Store,
     records: Vec<AofRecord>,
     spans: Vec<Span>,
     /// Where the next record's frame starts.
@@ -52,6 +57,12 @@ pub struct History {
     headerless: bool,
     /// Replay verdicts by number of records (the records are checked to be a prefix first).
     judged: HashMap<usize, Result<(), Finding>>,
+    /// A truncate failed: the log may be the old file or the new, empty one (a truncate is
+    /// atomic, not known to be done), so an empty log is accepted too.
+    maybe_truncated: bool,
+    /// The writer accepted to reopen the file with another configuration than the one it
+    /// was written with.
+    reconfigured: bool,
 }
 
 impl History {
@@ -59,7 +70,7 @@ impl History {
     pub fn new(version: Version, start: Store, header_len: usize) -> Self {
         History {
             version,
-            clock_ms: start.now_ms(),
+            base: start.clone(),
             records: Vec::new(),
             spans: Vec::new(),
             next: header_len,
@@ -69,6 +80,8 @@ impl History {
             reopened: false,
             headerless: false,
             judged: HashMap::new(),
+            maybe_truncated: false,
+            reconfigured: false,
         }
     }
 
@@ -85,6 +98,12 @@ impl History {
     /// Records acknowledged by a successful sync.
     pub fn acked(&self) -> usize {
         self.acked
+    }
+
+    /// Whether a recovery that read `k` records lost acknowledged ones (an empty log after a
+    /// failed truncate loses none: see [`History::judge`]).
+    pub fn loses_acked(&self, k: usize) -> bool {
+        k < self.acked && !(self.maybe_truncated && k == 0)
     }
 
     /// Records in the file when the writer was last (re)opened.
@@ -147,8 +166,19 @@ impl History {
         self.spans.iter().take_while(|s| s.end <= len).count()
     }
 
-    /// Judges what a recovery read: see the module documentation.
+    /// A truncate failed: from now on an empty log is accepted as the new file it may have
+    /// left (see [`History::judge`]).
+    pub fn truncate_failed(&mut self) {
+        self.maybe_truncated = true;
+        self.judged.clear();
+    }
+
+    /// Judges what a recovery read: see the module documentation. After a failed truncate,
+    /// an empty log is the new file it may have left, and accepted.
     pub fn judge(&mut self, returned: &[AofRecord]) -> Result<(), Finding> {
+        if self.maybe_truncated && returned.is_empty() {
+            return Ok(());
+        }
         if let Some(i) = (0..returned.len()).find(|&i| {
             self.records
                 .get(i)
@@ -182,7 +212,7 @@ impl History {
     }
 
     fn replay_matches(&self, returned: &[AofRecord]) -> Result<(), Finding> {
-        let mut replayed = Store::new(self.clock_ms);
+        let mut replayed = self.base.clone();
         if let Err((i, e)) = replayed.apply_all(returned) {
             return Err(Finding::new(
                 FailureKind::PhantomState,
@@ -217,13 +247,13 @@ impl History {
     /// them durable, the state they replay to, and the next record starting at `next`
     /// (the file's length after the reopen).
     pub fn recovered(&self, returned: &[AofRecord], next: usize) -> History {
-        let mut state = Store::new(self.clock_ms);
+        let mut state = self.base.clone();
         // Judged before: a prefix of what was written, which replays.
         let _ = state.apply_all(returned);
         let k = returned.len();
         History {
             version: self.version,
-            clock_ms: self.clock_ms,
+            base: self.base.clone(),
             records: returned.to_vec(),
             spans: self.spans[..k.min(self.spans.len())].to_vec(),
             next,
@@ -233,6 +263,37 @@ impl History {
             reopened: true,
             headerless: self.headerless(),
             judged: HashMap::new(),
+            maybe_truncated: false,
+            reconfigured: self.reconfigured,
         }
+    }
+
+    /// The writer accepted another configuration for this file: records lost from now on
+    /// are [`FailureKind::KeyingMixed`].
+    pub fn reconfigure(&mut self) {
+        self.reconfigured = true;
+    }
+
+    /// Whether the writer accepted another configuration for this file.
+    pub fn reconfigured(&self) -> bool {
+        self.reconfigured
+    }
+
+    /// The history of the empty log a `truncate` that returned `Ok` left, whose records
+    /// replay onto `snapshot` (the model's state when the log was truncated), framed as its
+    /// header says (`header`: the new file's first bytes; a writer may rewrite a file in
+    /// another version than it had, as ember's does with a key).
+    pub fn truncated(&self, snapshot: &Store, header: &[u8]) -> History {
+        let version = match header.get(HEADER_LEN - 1) {
+            Some(&v) if v == Version::V3.byte() && header.len() >= HEADER_LEN => Version::V3,
+            Some(_) if header.len() >= HEADER_LEN => Version::V2,
+            _ => self.version,
+        };
+        History::new(version, snapshot.clone(), HEADER_LEN)
+    }
+
+    /// The framing the records are taken to have.
+    pub fn version(&self) -> Version {
+        self.version
     }
 }

@@ -8,11 +8,17 @@
 //! damage hidden?
 //!
 //! The seam and what it runs on:
-//! - [`target`]: write, flush, sync, crash (load an image), reopen, read back;
+//! - [`target`]: write, flush, sync, truncate, close, crash (load an image), reopen (with
+//!   the file's configuration or another), read back;
 //! - [`mod@eaof`]: adapters for eaof itself (simulated disk with faults, real files); `ember`
 //!   (feature `ember`): ember-persistence 0.4.9, and the record conversions;
+//! - [`process`]: any implementation run as a child process speaking the driver protocol
+//!   ([`driver`], docs/DRIVER.md; the drivers shipped for eaof and ember 0.4.9 are there too);
+//! - [`planted`]: bugs planted in eaof's writer, to show the checker finds them;
 //! - [`sim`]: the simulated disk: a persistence model, crash states and faults;
-//! - [`files`]: a real log file and the harness's account of its durability.
+//! - [`files`]: a real log file and the harness's account of its durability; [`account`]:
+//!   durability accounts (the harness's, or one replayed from a [`trace`] of file-system
+//!   calls).
 //!
 //! The machinery the engines share:
 //! - [`crash`]: the file-level crash model (every cut of the unsynced bytes, files grown
@@ -37,10 +43,12 @@
 //! Nothing here knows a command line: `eaof explore` (in `cli/`) is a front end.
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod alphabet;
 pub mod campaign;
 pub mod crash;
 pub mod damage;
+pub mod driver;
 pub mod eaof;
 #[cfg(feature = "ember")]
 pub mod ember;
@@ -49,6 +57,8 @@ pub mod faults;
 pub mod files;
 pub mod fuzzing;
 pub mod history;
+pub mod planted;
+pub mod process;
 pub mod recover;
 pub mod reference;
 pub mod report;
@@ -56,8 +66,10 @@ pub mod script;
 pub mod sequences;
 pub mod sim;
 pub mod target;
+pub mod trace;
 
 pub use report::{Budget, Case, Counts, Failure, FailureKind, Finding, Progress, Report};
 pub use target::{
-    ErrorKind, Fault, FileState, Op, ReadBack, ReadEnd, Target, TargetError, Version,
+    Capabilities, ErrorKind, Fault, FileState, Keying, Op, ReadBack, ReadEnd, Recovered, Target,
+    TargetError, Version,
 };

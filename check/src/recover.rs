@@ -34,7 +34,7 @@ use crate::crash::{CrashImage, Fnv};
 use crate::history::History;
 pub use crate::reference::{shape, shift_verdict, Reference};
 use crate::report::{Counts, FailureKind, Finding};
-use crate::target::{ReadBack, ReadEnd, Target, TargetError, Version};
+use crate::target::{FileState, ReadBack, ReadEnd, Target, TargetError, Version};
 use eaof_model::gen::record_lists_bit_equal;
 
 /// The record a recovered writer appends, to show that appending after recovery works.
@@ -115,42 +115,29 @@ impl<'t> Recoverer<'t> {
 
     /// Loads `image`, reads it, reopens, appends the marker and reads again.
     pub fn recover(&mut self, image: &[u8]) -> Result<Outcome, HarnessError> {
-        let read = self.target.read_image(image).map_err(Self::harness)?;
-        self.counts.reads += 1;
+        let recovered = self
+            .target
+            .recover_image(image, &marker())
+            .map_err(Self::harness)?;
+        self.counts.reads += 1 + u64::from(recovered.after.is_some());
         self.counts.bytes_read += image.len() as u64;
-        let reference = Reference::of(image, self.version);
         self.counts.reopens += 1;
-        let reopen = self.target.reopen();
-        let after = match reopen {
-            Ok(()) => {
-                let appended = self
-                    .target
-                    .write(&marker())
-                    .and_then(|()| self.target.sync());
-                match appended {
-                    Ok(()) => {
-                        self.counts.reads += 1;
-                        Some(self.target.read_back().map_err(Self::harness)?)
-                    }
-                    Err(e) => Some(ReadBack {
-                        records: Vec::new(),
-                        end: ReadEnd::Error(format!("appending the marker failed: {e}")),
-                        verdict: None,
-                    }),
-                }
-            }
-            Err(_) => None,
-        };
         Ok(Outcome {
-            read,
-            reference,
-            reopen,
-            after,
+            read: recovered.read,
+            reference: Reference::keyed(image, self.target.keying()),
+            reopen: recovered.reopen,
+            after: recovered.after,
         })
     }
 
+    /// The hash of `bytes` as read with the target's configuration (the same bytes read
+    /// with another key are another outcome).
+    fn keyed_hash(&self, bytes: &[u8]) -> u64 {
+        Fnv::mix(Fnv::of(bytes), self.target.keying() as u64, bytes.len())
+    }
+
     fn tail_outcome(&mut self, tail: &[u8]) -> Result<Rc<Outcome>, HarnessError> {
-        let key = Fnv::of(tail);
+        let key = self.keyed_hash(tail);
         if let Some(hit) = self.tails.get(&key) {
             return Ok(Rc::clone(hit));
         }
@@ -196,9 +183,9 @@ impl<'t> Recoverer<'t> {
             } else {
                 FailureKind::AppendLost
             }
-        } else if read.end.is_error() && Reference::of(bytes, self.version).reads_ok() {
+        } else if read.end.is_error() && Reference::keyed(bytes, self.target.keying()).reads_ok() {
             // The leftovers of a crash the writer did not repair when it reopened.
-            match Reference::of(bytes, self.version).verdict {
+            match Reference::keyed(bytes, self.target.keying()).verdict {
                 Ok(Verdict::TornTail {
                     cause: eaof::Damage::PartialHeader { .. },
                     ..
@@ -250,6 +237,38 @@ impl<'t> Recoverer<'t> {
         }
         for image in images {
             for finding in self.check_image(bytes, history, image, &prefix)? {
+                if found(image, finding) == Flow::Stop {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Recovers every image in `images` of `other`, a file a crash may leave at the log's
+    /// path instead of the one written (see [`FileState::alternatives`]), each read whole,
+    /// and judges what was read against `history`: a file that brings back records the log
+    /// no longer holds, or lacks acknowledged ones, is a finding.
+    pub fn check_other_file(
+        &mut self,
+        other: &FileState,
+        history: &mut History,
+        images: &[CrashImage],
+        found: &mut dyn FnMut(&CrashImage, Finding) -> Flow,
+    ) -> Result<(), HarnessError> {
+        for image in images {
+            let whole = image.build(&other.bytes);
+            // Judged against this history every time; the target reads each image once.
+            self.counts.crash_states += 1;
+            let outcome = self.tail_outcome(&whole)?;
+            if let Err(mut finding) = history.judge(&outcome.read.records) {
+                finding.detail = format!(
+                    "a crash may leave another file at the log's path (the file a rename \
+                     replaced before the rename was durable, or contents an unsynced cut \
+                     would bring back), holding {} bytes; recovered from {image}: {}",
+                    other.bytes.len(),
+                    finding.detail
+                );
                 if found(image, finding) == Flow::Stop {
                     return Ok(());
                 }
@@ -310,14 +329,14 @@ impl<'t> Recoverer<'t> {
         let w = history.whole_before(landed);
         let (tail, skip, shift) = self.tail_of(bytes, history, image);
         let identity = if self.linear && w > 0 && history.spans()[w - 1].start >= HEADER_LEN {
-            Fnv::mix(prefix[w - 1], Fnv::of(&tail), image.end)
+            Fnv::mix(prefix[w - 1], self.keyed_hash(&tail), image.end)
         } else {
-            Fnv::of(&tail)
+            self.keyed_hash(&tail)
         };
         let mut findings = Vec::new();
         if let Some(&k) = self.seen.get(&identity) {
             self.counts.merged += 1;
-            if k < history.acked() {
+            if history.loses_acked(k) {
                 findings.push(Finding::new(
                     FailureKind::AckedLost,
                     format!("{k} records recovered, {} acknowledged", history.acked()),

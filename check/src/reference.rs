@@ -10,7 +10,7 @@
 use eaof::scanner::Scanner;
 use eaof::Verdict;
 
-use crate::target::Version;
+use crate::target::{Keying, Version};
 
 /// What the format's reference reader (eaof's `Scanner`) makes of some bytes.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +23,12 @@ pub struct Reference {
 impl Reference {
     /// Judges `bytes` as a file of `version`.
     pub fn of(bytes: &[u8], version: Version) -> Self {
-        let key = version.key();
+        Self::keyed(bytes, Keying::of(version))
+    }
+
+    /// Judges `bytes` as a reader configured with `keying` does.
+    pub fn keyed(bytes: &[u8], keying: Keying) -> Self {
+        let key = keying.key();
         Reference {
             verdict: Scanner::new(bytes, key.as_ref())
                 .map(Scanner::finish)

@@ -187,11 +187,15 @@ pub enum FailureKind {
     /// Reading from a record boundary and from the start of the file disagreed (the
     /// reader's result depends on bytes before the last intact record).
     InconsistentRead,
+    /// After the writer accepted to reopen a file with another configuration (a key on a
+    /// plaintext file, none or another on a sealed one), records did not read back: it
+    /// mixed keys or framings in one file instead of keeping the file's or refusing.
+    KeyingMixed,
 }
 
 impl FailureKind {
     /// Every kind.
-    pub const ALL: [FailureKind; 14] = [
+    pub const ALL: [FailureKind; 15] = [
         FailureKind::WriterFailed,
         FailureKind::CleanReadFailed,
         FailureKind::AckedLost,
@@ -206,6 +210,7 @@ impl FailureKind {
         FailureKind::NotPoisoned,
         FailureKind::WrongVerdict,
         FailureKind::InconsistentRead,
+        FailureKind::KeyingMixed,
     ];
 
     /// Every kind but `kinds`: the ignore list of a run looking for `kinds` only.
@@ -233,6 +238,9 @@ impl FailureKind {
             FailureKind::NotPoisoned => "a writer refuses work after a failed write or sync",
             FailureKind::WrongVerdict => "verdicts name the damaged record's offset and class",
             FailureKind::InconsistentRead => "a record's reading depends only on its bytes",
+            FailureKind::KeyingMixed => {
+                "a file reopened with another key reads back whole, or the writer refuses"
+            }
         }
     }
 }

@@ -1,12 +1,26 @@
-//! A run: client commands, flushes, syncs and crashes, played on the model and a target at
-//! once, with every crash recovered and judged.
+//! A run: client commands, flushes, syncs, truncates, clean restarts (with the file's own
+//! configuration or another) and crashes, played on the model and a target at once, with
+//! every crash recovered and judged.
 //!
 //! The [`Player`] keeps the model [`Store`] and the [`History`] of the log in step with the
 //! target. A [`Step::Crash`] checks the file as it stands (the clean read of what is on disk,
-//! then every cut of the unsynced bytes, read linearly), picks one crash image, recovers it
-//! through the target (read back, reopen), and goes on from the state recovered: later
-//! commands are appended by the reopened writer, so a writer that appends where its reader
-//! cannot follow loses them, and the next check says so.
+//! then every cut of the unsynced bytes, read linearly, then every other file a crash may
+//! leave at the log's path: [`FileState::alternatives`]), picks one crash image of the file,
+//! recovers it through the target (read back, reopen), and goes on from the state
+//! recovered: later commands are appended by the reopened writer, so a writer that appends
+//! where its reader cannot follow loses them, and the next check says so.
+//!
+//! A [`Step::Truncate`] that returns `Ok` starts a new history whose records replay onto the
+//! model's state at that point (the snapshot). A crash right after it (the next step, or the
+//! check that ends an explored sequence) is also a crash *inside* it: the old file as it was
+//! before the call is then checked against the old history, and the new one against the new
+//! history. A [`Step::Close`] shuts the writer down cleanly; the next step that needs a
+//! writer restarts it: the file is read back whole (every record in it, no crash touched
+//! it), and a writer opened again. [`Step::Reopen`] restarts with a configuration
+//! ([`Keying`]): the implementation may refuse one that is not the file's (the file's own is
+//! then restored, as an operator would); one it accepts is what every later recovery reads
+//! with, so a writer that mixes keys or versions in one file loses records, and the checks
+//! say so.
 //!
 //! With faults armed ([`Player::expect_faults`]), the first failed call is expected; every
 //! later call must then be refused as poisoned, and the model stops executing commands
@@ -18,7 +32,7 @@ use crate::crash::{self, CrashImage, CrashMode};
 use crate::history::History;
 use crate::recover::{Flow, HarnessError, Recoverer};
 use crate::report::{FailureKind, Finding};
-use crate::target::{ErrorKind, FileState, TargetError};
+use crate::target::{ErrorKind, FileState, Keying, TargetError};
 use eaof::format::HEADER_LEN;
 use eaof_model::command::Command;
 use eaof_model::Store;
@@ -40,6 +54,12 @@ pub enum Step {
         /// Which image.
         pick: u32,
     },
+    /// Replace the log with an empty one (the seed's `truncate`).
+    Truncate,
+    /// Shut the writer down cleanly (no crash); the next step that needs it restarts it.
+    Close,
+    /// Shut down cleanly and restart with this configuration.
+    Reopen(Keying),
 }
 
 impl fmt::Display for Step {
@@ -53,6 +73,9 @@ impl fmt::Display for Step {
                 "crash into image {pick} of the {} images",
                 if *harsh { "harsh" } else { "prefix" }
             ),
+            Step::Truncate => f.write_str("truncate"),
+            Step::Close => f.write_str("close (a clean shutdown)"),
+            Step::Reopen(keying) => write!(f, "close, then reopen with {keying}"),
         }
     }
 }
@@ -79,6 +102,11 @@ pub struct Player<'r, 't> {
     exhaustive: bool,
     failed: Option<TargetError>,
     open: bool,
+    /// The writer was closed cleanly and not yet opened again.
+    closed: bool,
+    /// Right after a truncate: the old file as it was before the call, and its history (a
+    /// crash now may also be a crash inside the call).
+    inside: Option<(FileState, History)>,
     /// Every finding, in order (ignored ones included).
     pub found: Vec<Found>,
     /// Commands executed on the model.
@@ -111,6 +139,8 @@ impl<'r, 't> Player<'r, 't> {
             exhaustive: false,
             failed: None,
             open: true,
+            closed: false,
+            inside: None,
             found: Vec::new(),
             commands: 0,
             records: 0,
@@ -162,8 +192,21 @@ impl<'r, 't> Player<'r, 't> {
             .any(|f| !self.ignore.contains(&f.finding.kind))
     }
 
-    /// Records a finding; returns whether the run may go on.
-    fn note(&mut self, step: usize, image: Option<CrashImage>, finding: Finding) -> bool {
+    /// Records a finding; returns whether the run may go on. Records lost after the writer
+    /// accepted another configuration are the configuration's fault.
+    fn note(&mut self, step: usize, image: Option<CrashImage>, mut finding: Finding) -> bool {
+        const LOSSES: [FailureKind; 3] = [
+            FailureKind::CleanReadFailed,
+            FailureKind::AckedLost,
+            FailureKind::AppendLost,
+        ];
+        if self.history.reconfigured() && LOSSES.contains(&finding.kind) {
+            finding.detail = format!(
+                "{:?} after the writer accepted another configuration: {}",
+                finding.kind, finding.detail
+            );
+            finding.kind = FailureKind::KeyingMixed;
+        }
         let ignored = self.ignore.contains(&finding.kind);
         self.found.push(Found {
             finding,
@@ -212,6 +255,9 @@ impl<'r, 't> Player<'r, 't> {
             // does not authenticate reads as a wrong key): judged with its image.
             return Ok(());
         }
+        if self.closed && (!self.restart(steps.len(), self.rec.target.keying())? || !self.open) {
+            return Ok(());
+        }
         if self.failed.is_none() {
             let synced = self.rec.target.sync();
             if synced.is_ok() {
@@ -230,6 +276,18 @@ impl<'r, 't> Player<'r, 't> {
 
     /// Plays one step; returns whether the run goes on.
     pub fn step(&mut self, i: usize, step: &Step) -> Go {
+        // A crash inside a truncate is a crash right after it; any other step ends it.
+        let inside = self.inside.take();
+        let needs_writer = matches!(
+            step,
+            Step::Command(_) | Step::Flush | Step::Sync | Step::Truncate
+        );
+        if needs_writer && self.closed {
+            let go = self.restart(i, self.rec.target.keying())?;
+            if !go || !self.open {
+                return Ok(go);
+            }
+        }
         match step {
             Step::Command(command) => self.command(i, command),
             Step::Flush => {
@@ -243,8 +301,86 @@ impl<'r, 't> Player<'r, 't> {
                 }
                 self.call(i, result)
             }
-            Step::Crash { harsh, pick } => self.crash(i, *harsh, *pick),
+            Step::Crash { harsh, pick } => {
+                self.inside = inside;
+                self.crash(i, *harsh, *pick)
+            }
+            Step::Truncate => self.truncate(i),
+            Step::Close => {
+                if self.closed {
+                    return Ok(true);
+                }
+                let result = self.rec.target.close();
+                self.closed = true;
+                self.call(i, result)
+            }
+            Step::Reopen(keying) => self.restart(i, *keying),
         }
+    }
+
+    fn truncate(&mut self, i: usize) -> Go {
+        let before = self.rec.target.file().map_err(HarnessError)?;
+        let result = self.rec.target.truncate();
+        match (&result, &self.failed) {
+            (Ok(()), None) => {
+                let after = self.rec.target.file().map_err(HarnessError)?;
+                let new = self.history.truncated(&self.store, &after.bytes);
+                let old = std::mem::replace(&mut self.history, new);
+                self.inside = Some((before, old));
+            }
+            (Ok(()), Some(_)) => {}
+            // Atomic, but not known to be done: the old log or the new one.
+            (Err(_), _) => self.history.truncate_failed(),
+        }
+        self.call(i, result)
+    }
+
+    /// A clean restart with `keying`: see the module documentation.
+    fn restart(&mut self, i: usize, keying: Keying) -> Go {
+        if !self.closed {
+            let result = self.rec.target.close();
+            self.closed = true;
+            if !self.call(i, result)? {
+                return Ok(false);
+            }
+        }
+        let state = self.rec.target.file().map_err(HarnessError)?;
+        if let Some(finding) = self.rec.check_clean(&state.bytes, &mut self.history)? {
+            // The records it did read are not known to be a prefix of those written: the
+            // run cannot go on from them.
+            self.open = false;
+            return Ok(self.note(i, None, finding));
+        }
+        // Every record wholly in the file read back (and nothing else).
+        let records =
+            self.history.records()[..self.history.whole_before(state.bytes.len())].to_vec();
+        let previous = self.rec.target.keying();
+        let mut result = self.rec.target.reopen_with(keying);
+        let accepted = result.is_ok() && keying != previous;
+        if result.is_err() && keying != previous {
+            // Another configuration may be refused; the file's own is restored.
+            result = self.rec.target.reopen_with(previous);
+        }
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::Harness => return Err(HarnessError(e)),
+            Err(e) => {
+                self.open = false;
+                let detail = format!(
+                    "the writer refused to reopen, with its own configuration ({previous}), a \
+                     file it had closed cleanly: {e}"
+                );
+                return Ok(self.note(i, None, Finding::new(FailureKind::ReopenFailed, detail)));
+            }
+        }
+        self.closed = false;
+        let next = self.rec.target.file().map_err(HarnessError)?.bytes.len();
+        self.history = self.history.recovered(&records, next);
+        if accepted {
+            self.history.reconfigure();
+        }
+        self.store = self.history.state().clone();
+        Ok(true)
     }
 
     fn command(&mut self, i: usize, command: &Command) -> Go {
@@ -279,8 +415,24 @@ impl<'r, 't> Player<'r, 't> {
     /// then every image of `mode`. Returns whether the run may go on. (Recovering images
     /// replaces the target's file: the run goes on only through [`Step::Crash`].)
     pub fn check_crash(&mut self, i: usize, mode: CrashMode) -> Go {
+        // Taken first: recovering images replaces the target's file.
         let state = self.rec.target.file().map_err(HarnessError)?;
+        if !self.check_inside(i, mode)? {
+            return Ok(false);
+        }
         Ok(self.check_state(i, &state, mode)?.0)
+    }
+
+    /// Right after a truncate, checks the old file against the old history (a crash inside
+    /// the call, before the new file took its place). Returns whether the run may go on.
+    fn check_inside(&mut self, i: usize, mode: CrashMode) -> Go {
+        let Some((before, old)) = self.inside.take() else {
+            return Ok(true);
+        };
+        let new = std::mem::replace(&mut self.history, old);
+        let checked = self.check_state(i, &before, mode);
+        self.history = new;
+        Ok(checked?.0)
     }
 
     /// Like [`Player::check_crash`] on `state`; also returns whether the file read back
@@ -299,11 +451,8 @@ impl<'r, 't> Player<'r, 't> {
         let ignore = self.ignore.clone();
         let exhaustive = self.exhaustive;
         let mut found = Vec::new();
-        self.rec.check_images(
-            &state.bytes,
-            &mut self.history,
-            &images,
-            &mut |image, finding| {
+        let collect =
+            |found: &mut Vec<(CrashImage, Finding)>, image: &CrashImage, finding: Finding| {
                 let ignored = ignore.contains(&finding.kind);
                 found.push((*image, finding));
                 if ignored || exhaustive {
@@ -311,8 +460,24 @@ impl<'r, 't> Player<'r, 't> {
                 } else {
                     Flow::Stop
                 }
-            },
+            };
+        self.rec.check_images(
+            &state.bytes,
+            &mut self.history,
+            &images,
+            &mut |image, finding| collect(&mut found, image, finding),
         )?;
+        if exhaustive || found.iter().all(|(_, f)| ignore.contains(&f.kind)) {
+            for other in &state.alternatives {
+                let images = crash::images(other, mode);
+                self.rec.check_other_file(
+                    other,
+                    &mut self.history,
+                    &images,
+                    &mut |image, finding| collect(&mut found, image, finding),
+                )?;
+            }
+        }
         let mut go = true;
         for (image, finding) in found {
             go &= self.note(i, Some(image), finding);
@@ -321,8 +486,11 @@ impl<'r, 't> Player<'r, 't> {
     }
 
     fn crash(&mut self, i: usize, harsh: bool, pick: u32) -> Go {
-        // Taken once: recovering images replaces the target's file.
+        // Taken once, first: recovering images replaces the target's file.
         let state = self.rec.target.file().map_err(HarnessError)?;
+        if !self.check_inside(i, CrashMode::Prefixes)? {
+            return Ok(false);
+        }
         let (go, readable) = self.check_state(i, &state, CrashMode::Prefixes)?;
         if !go {
             return Ok(false);
@@ -390,6 +558,7 @@ impl<'r, 't> Player<'r, 't> {
                 return Ok(false);
             }
         }
+        self.closed = false;
         match self.rec.target.reopen() {
             Ok(()) => {}
             Err(e) if e.kind == ErrorKind::Harness => return Err(HarnessError(e)),

@@ -1,7 +1,9 @@
 //! Engine: random command sequences, state-machine style (proptest, with shrinking).
 //!
-//! Each case is a sequence of commands over the small alphabet, flushes, syncs and crashes
-//! (into any prefix image, or any harsh image), played by a [`Player`]: the commands run on
+//! Each case is a sequence of commands over the small alphabet, flushes, syncs, crashes
+//! (into any prefix image, or any harsh image) and, with `lifecycle`, truncates, clean closes
+//! and restarts with any configuration (where the target can), played by a [`Player`]: the
+//! commands run on
 //! the model, their records go through the target, every crash is checked on every cut of
 //! the unsynced bytes and recovered from one image, and the run goes on from the state
 //! recovered; at the end everything is synced and read back. The property: after every
@@ -19,7 +21,7 @@ use crate::report::{
     Report,
 };
 use crate::script::{Found, Player, Step};
-use crate::target::Target;
+use crate::target::{Keying, Target};
 use eaof_model::Store;
 
 /// What to run.
@@ -37,6 +39,8 @@ pub struct SequencesConfig {
     pub ignore: Vec<FailureKind>,
     /// Shrinking steps for a failing case.
     pub shrink_iters: u32,
+    /// Truncates, clean closes and restarts among the steps (see [`lifecycle_steps`]).
+    pub lifecycle: bool,
 }
 
 impl Default for SequencesConfig {
@@ -48,24 +52,46 @@ impl Default for SequencesConfig {
             linear: true,
             ignore: Vec::new(),
             shrink_iters: 1024,
+            lifecycle: true,
         }
     }
 }
 
-/// A step: mostly commands, some flushes and syncs, now and then a crash.
-pub fn step() -> BoxedStrategy<Step> {
-    prop_oneof![
+/// The truncate, clean close and restarts `target` can do: a restart with every
+/// configuration when it takes keys, with its own otherwise.
+pub fn lifecycle_steps(target: &dyn Target) -> Vec<Step> {
+    let capabilities = target.capabilities();
+    let mut steps = Vec::new();
+    if capabilities.truncate {
+        steps.push(Step::Truncate);
+    }
+    steps.push(Step::Close);
+    if capabilities.keys {
+        steps.extend(Keying::ALL.into_iter().map(Step::Reopen));
+    } else {
+        steps.push(Step::Reopen(Keying::of(target.version())));
+    }
+    steps
+}
+
+/// A step: mostly commands, some flushes and syncs, now and then a crash or one of
+/// `lifecycle`.
+pub fn step(lifecycle: Vec<Step>) -> BoxedStrategy<Step> {
+    let base = prop_oneof![
         10 => alphabet::command().prop_map(Step::Command),
         4 => Just(Step::Flush),
         3 => Just(Step::Sync),
         1 => (any::<bool>(), any::<u32>()).prop_map(|(harsh, pick)| Step::Crash { harsh, pick }),
-    ]
-    .boxed()
+    ];
+    if lifecycle.is_empty() {
+        return base.boxed();
+    }
+    prop_oneof![18 => base, 1 => prop::sample::select(lifecycle)].boxed()
 }
 
 /// Sequences of 1 to `max_steps` steps.
-pub fn steps(max_steps: usize) -> BoxedStrategy<Vec<Step>> {
-    prop::collection::vec(step(), 1..=max_steps.max(1)).boxed()
+pub fn steps(max_steps: usize, lifecycle: Vec<Step>) -> BoxedStrategy<Vec<Step>> {
+    prop::collection::vec(step(lifecycle), 1..=max_steps.max(1)).boxed()
 }
 
 /// What one case found, counted, and which image each crash step recovered into.
@@ -104,11 +130,15 @@ pub fn run(
         shrink_iters: config.shrink_iters,
         ignore: &config.ignore,
     };
+    let lifecycle = match config.lifecycle {
+        true => lifecycle_steps(target),
+        false => Vec::new(),
+    };
     run_cases(
         "sequences",
         target,
         &settings,
-        steps(config.max_steps),
+        steps(config.max_steps, lifecycle),
         budget,
         progress,
         |target, steps| play_case(target, steps, config.seed, config.linear, &config.ignore),

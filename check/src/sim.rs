@@ -76,6 +76,7 @@
 //! independent copy. Open files keep their inode, as on POSIX, even after it is renamed over.
 
 mod crash;
+mod state;
 #[cfg(test)]
 mod tests;
 

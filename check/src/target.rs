@@ -1,24 +1,46 @@
-//! The seam an implementation is checked through: write records, flush, sync, crash (load a
-//! crash image), reopen (recover) and read back.
+//! The seam an implementation is checked through: write records, flush, sync, truncate,
+//! close, crash (load a crash image), reopen (recover, with its own configuration or another
+//! one) and read back.
 //!
 //! Guarantees of the contract, which every engine relies on and every adapter honours:
 //! - a [`Target`] owns one log file; [`Target::create`] starts it afresh (no file, then a new
-//!   writer), so runs never see each other's bytes;
+//!   writer configured for [`Target::version`]), so runs never see each other's bytes;
 //! - [`Target::file`] tells what is on disk now and what a crash is sure to keep: the bytes a
 //!   program would read, `durable_len` (the prefix the last successful sync covered) and the
 //!   file's length after each operation since then (where a file grown before its data landed
-//!   may end). The crash model built on it is file-level (see [`crate::crash`]);
+//!   may end). The crash model built on it is file-level (see [`crate::crash`]). A target
+//!   whose account sees the directory as well (the simulated disk, a trace of file-system
+//!   calls) also names the *other* files a crash may leave at the log's path
+//!   ([`FileState::alternatives`]): the old log while a rename over it (`truncate`) is not yet
+//!   durable, or the longer contents a cut not yet synced would bring back. Each alternative
+//!   is a file of its own, with its own crash states;
+//! - [`Target::truncate`] replaces the log with an empty one (the seed's rewrite); `Ok`
+//!   acknowledges the empty log: from then on, no crash may bring the old records back.
+//!   While it runs, a crash may leave the old file or the new one: the engines check both
+//!   (the old file as [`Target::file`] described it before the call, the new one as after);
+//! - [`Target::close`] is a clean shutdown of the writer (no crash): what happens to records
+//!   not yet flushed is the implementation's choice, as neither was acknowledged;
+//! - [`Target::reopen_with`] opens a writer on the existing file with a configuration
+//!   ([`Keying`]), running the implementation's recovery. An accepted configuration becomes
+//!   the target's [`Target::keying`], which every later read and reopen uses (a server
+//!   restarted with a new key recovers with it); a refused one changes nothing;
 //! - [`Target::load`] is a crash: the writer is dropped without a byte more reaching the file
 //!   (as a process killed), and the file becomes exactly `image`, all of it durable;
-//! - [`Target::read_back`] reads the file with the implementation's own reader, the way its
-//!   recovery does: records until the reader stops, and how it stopped;
+//! - [`Target::read_back`] reads the file with the implementation's own reader, configured
+//!   with [`Target::keying`], the way its recovery does: records until the reader stops, and
+//!   how it stopped;
+//! - [`Target::recover_image`] is a crash into `image` and a recovery, as one call: read it,
+//!   reopen, append a record, sync, read again. Its provided body makes those calls one by
+//!   one; a target behind a pipe sends them as one batch;
 //! - errors of the implementation are values ([`TargetError`] with [`ErrorKind::Failed`] or
-//!   [`ErrorKind::Poisoned`]); [`ErrorKind::Harness`] means the harness could not do its own
-//!   part (a temporary file), never a verdict on the implementation.
+//!   [`ErrorKind::Poisoned`]); a child process that dies or hangs is such a value too;
+//!   [`ErrorKind::Harness`] means the harness could not do its own part (a temporary file),
+//!   never a verdict on the implementation.
 //!
-//! The trait is object-safe: engines take `&mut dyn Target`, so a port behind a pipe can be
+//! The trait is object-safe: engines take `&mut dyn Target`, so a port behind a pipe is
 //! checked the same way as the adapters here (eaof on the simulated disk and on real files in
-//! [`crate::eaof`], ember-persistence 0.4.9 in `check::ember` with feature `ember`).
+//! [`crate::eaof`], ember-persistence 0.4.9 in `check::ember` with feature `ember`, any
+//! implementation speaking the driver protocol in [`crate::process`]).
 
 use std::fmt;
 
@@ -28,6 +50,66 @@ use eaof::{AofRecord, Verdict};
 
 /// The key every target of version 3 writes and reads with.
 pub const KEY: [u8; 32] = [0x42; 32];
+
+/// The other key a file may be reopened with ([`Keying::OtherKey`]).
+pub const OTHER_KEY: [u8; 32] = [0x24; 32];
+
+/// How a writer or reader is configured: without a key, with [`KEY`], or with another key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Keying {
+    /// No key (`AofWriter::open`): a new file is version 2.
+    Plain,
+    /// [`KEY`] (`open_encrypted`): a new file is version 3.
+    Key,
+    /// [`OTHER_KEY`]: the wrong key for a file written with [`KEY`].
+    OtherKey,
+}
+
+impl Keying {
+    /// Every configuration.
+    pub const ALL: [Keying; 3] = [Keying::Plain, Keying::Key, Keying::OtherKey];
+
+    /// The configuration a new file of `version` is written with.
+    pub fn of(version: Version) -> Keying {
+        match version {
+            Version::V2 => Keying::Plain,
+            Version::V3 => Keying::Key,
+        }
+    }
+
+    /// The key's bytes, if any.
+    pub fn key_bytes(self) -> Option<[u8; 32]> {
+        match self {
+            Keying::Plain => None,
+            Keying::Key => Some(KEY),
+            Keying::OtherKey => Some(OTHER_KEY),
+        }
+    }
+
+    /// The key, if any.
+    pub fn key(self) -> Option<EncryptionKey> {
+        self.key_bytes().map(EncryptionKey::from_bytes)
+    }
+}
+
+impl fmt::Display for Keying {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Keying::Plain => "no key",
+            Keying::Key => "the key",
+            Keying::OtherKey => "another key",
+        })
+    }
+}
+
+/// What a target can be asked beyond writing, syncing, crashing and reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// [`Target::truncate`].
+    pub truncate: bool,
+    /// [`Target::reopen_with`] a key ([`Keying::Key`], [`Keying::OtherKey`]).
+    pub keys: bool,
+}
 
 /// The file version a target writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -60,10 +142,7 @@ impl Version {
 
     /// The key to write and read with (none for plaintext).
     pub fn key(self) -> Option<EncryptionKey> {
-        match self {
-            Version::V2 => None,
-            Version::V3 => Some(EncryptionKey::from_bytes(KEY)),
-        }
+        Keying::of(self).key()
     }
 
     /// The frame length of `record` in a file of this version, computed from the codec and
@@ -105,6 +184,11 @@ pub struct FileState {
     /// The file's length after each operation since the last successful sync that grew it
     /// beyond `durable_len`, in order: where a file grown before its data landed may end.
     pub write_ends: Vec<usize>,
+    /// Other files a crash may leave at the log's path instead of this one, each with its
+    /// own crash states: the file a rename replaced while the rename is not durable, or the
+    /// contents a cut not yet synced would bring back. Empty where the account sees no
+    /// directory (the harness's own account of a real file: see [`crate::files`]).
+    pub alternatives: Vec<FileState>,
 }
 
 impl FileState {
@@ -122,7 +206,14 @@ impl FileState {
             bytes,
             durable_len,
             write_ends,
+            alternatives: Vec::new(),
         }
+    }
+
+    /// The same file, all of it durable, with no alternative: what a call that makes its
+    /// whole contents durable leaves.
+    pub fn all_durable(&self) -> FileState {
+        FileState::new(self.bytes.clone(), self.bytes.len(), &[])
     }
 }
 
@@ -153,6 +244,37 @@ pub struct ReadBack {
     pub verdict: Option<Verdict>,
 }
 
+impl ReadBack {
+    /// Reads with `next` until it returns `Ok(None)` (a clean end) or an error, as a
+    /// recovery does; no verdict.
+    pub fn drain<E: fmt::Debug>(
+        mut next: impl FnMut() -> Result<Option<AofRecord>, E>,
+    ) -> ReadBack {
+        let mut records = Vec::new();
+        let end = loop {
+            match next() {
+                Ok(Some(record)) => records.push(record),
+                Ok(None) => break ReadEnd::Clean,
+                Err(e) => break ReadEnd::Error(format!("{e:?}")),
+            }
+        };
+        ReadBack {
+            records,
+            end,
+            verdict: None,
+        }
+    }
+
+    /// What a reader that could not be opened gives: no record, the error.
+    pub fn unopened(error: impl fmt::Debug) -> ReadBack {
+        ReadBack {
+            records: Vec::new(),
+            end: ReadEnd::Error(format!("{error:?}")),
+            verdict: None,
+        }
+    }
+}
+
 /// Which call failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
@@ -166,6 +288,8 @@ pub enum Op {
     Reopen,
     ReadBack,
     Inject,
+    Truncate,
+    Close,
 }
 
 /// Why a call failed.
@@ -176,7 +300,7 @@ pub enum ErrorKind {
     /// The implementation returned an error.
     Failed,
     /// The target cannot do this (fault injection on a real file system, a call without a
-    /// writer open).
+    /// writer open, a request its driver does not implement).
     Unsupported,
     /// The harness could not do its own part (a temporary file); not a verdict.
     Harness,
@@ -237,19 +361,40 @@ pub enum Fault {
     },
 }
 
+/// What a crash into an image and the recovery after it gave ([`Target::recover_image`]).
+#[derive(Debug, Clone)]
+pub struct Recovered {
+    /// What the reader returned for the image.
+    pub read: ReadBack,
+    /// Reopening the writer on it: `Ok`, or the refusal.
+    pub reopen: Result<(), TargetError>,
+    /// What the reader returned after the reopened writer appended the marker record and
+    /// synced (`None` when the reopen was refused; a failed append or sync is an error end).
+    pub after: Option<ReadBack>,
+}
+
 /// An implementation of the format, driven by the engines.
 pub trait Target {
     /// A short name for reports: implementation, version, storage.
     fn name(&self) -> String;
 
-    /// The version this target writes.
+    /// The version this target creates files of.
     fn version(&self) -> Version;
 
     /// Whether the same calls always give the same bytes (false when nonces are random), so
     /// engines may merge identical images across runs and cache reads by image.
     fn deterministic(&self) -> bool;
 
-    /// Removes the log file and opens a new writer on it (which writes the header).
+    /// What the target can do beyond the required calls.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            truncate: false,
+            keys: false,
+        }
+    }
+
+    /// Removes the log file and opens a new writer on it (which writes the header),
+    /// configured for [`Target::version`].
     fn create(&mut self) -> Result<(), TargetError>;
 
     /// Hands one record to the writer.
@@ -261,6 +406,18 @@ pub trait Target {
     /// Makes everything written durable; `Ok` acknowledges every record written so far.
     fn sync(&mut self) -> Result<(), TargetError>;
 
+    /// Replaces the log with an empty one; `Ok` acknowledges it (see the module
+    /// documentation).
+    fn truncate(&mut self) -> Result<(), TargetError> {
+        Err(TargetError::unsupported(
+            Op::Truncate,
+            "this target has no truncate",
+        ))
+    }
+
+    /// Closes the writer cleanly, as a server shutting down (a no-op without a writer).
+    fn close(&mut self) -> Result<(), TargetError>;
+
     /// What is on disk now, and what a crash is sure to keep.
     fn file(&self) -> Result<FileState, TargetError>;
 
@@ -268,10 +425,21 @@ pub trait Target {
     /// `image`, all of it durable.
     fn load(&mut self, image: &[u8]) -> Result<(), TargetError>;
 
-    /// Opens a writer on the existing file, running the implementation's recovery.
-    fn reopen(&mut self) -> Result<(), TargetError>;
+    /// The configuration of the last accepted opening (at first, [`Keying::of`] the
+    /// version): what reads and reopens use.
+    fn keying(&self) -> Keying;
 
-    /// Reads the file with the implementation's reader.
+    /// Opens a writer on the existing file configured with `keying`, running the
+    /// implementation's recovery; on `Ok`, `keying` becomes [`Target::keying`].
+    fn reopen_with(&mut self, keying: Keying) -> Result<(), TargetError>;
+
+    /// Opens a writer on the existing file with the current configuration.
+    fn reopen(&mut self) -> Result<(), TargetError> {
+        let keying = self.keying();
+        self.reopen_with(keying)
+    }
+
+    /// Reads the file with the implementation's reader, configured with [`Target::keying`].
     fn read_back(&mut self) -> Result<ReadBack, TargetError>;
 
     /// Storage operations served so far, for targets that can inject faults.
@@ -292,5 +460,34 @@ pub trait Target {
     fn read_image(&mut self, image: &[u8]) -> Result<ReadBack, TargetError> {
         self.load(image)?;
         self.read_back()
+    }
+
+    /// A crash into `image`, then the recovery: reads it, reopens, appends `marker`, syncs
+    /// and reads again. `Err` only when the harness failed.
+    fn recover_image(
+        &mut self,
+        image: &[u8],
+        marker: &AofRecord,
+    ) -> Result<Recovered, TargetError> {
+        let read = self.read_image(image)?;
+        let reopen = self.reopen();
+        let after = match &reopen {
+            Err(e) if e.kind == ErrorKind::Harness => return Err(e.clone()),
+            Err(_) => None,
+            Ok(()) => match self.write(marker).and_then(|()| self.sync()) {
+                Ok(()) => Some(self.read_back()?),
+                Err(e) if e.kind == ErrorKind::Harness => return Err(e),
+                Err(e) => Some(ReadBack {
+                    records: Vec::new(),
+                    end: ReadEnd::Error(format!("appending the marker failed: {e}")),
+                    verdict: None,
+                }),
+            },
+        };
+        Ok(Recovered {
+            read,
+            reopen,
+            after,
+        })
     }
 }

@@ -5,17 +5,21 @@
 //! the summary table and every failure, with the seed that replays it, go to stdout; the exit
 //! code is 0 only when nothing was found.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use eaof_check::campaign::{self, CampaignConfig, CampaignProgress, TargetKind};
+use eaof_check::process::ProcessSpec;
 use eaof_check::{Report, Version};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Model-check an implementation of the format: crashes, torn writes, cuts, flips, faults
 ///
-/// Runs every checker engine against eaof (on a simulated disk) or ember-persistence 0.4.9
-/// (on real files), for versions 2 and 3, within a time budget:
+/// Runs every checker engine against eaof (on a simulated disk), ember-persistence 0.4.9
+/// (on real files), or any implementation run as a child process that speaks the driver
+/// protocol (--target cmd -- PROGRAM ARGS..., docs/DRIVER.md), for versions 2 and 3 (those
+/// the driver writes), within a time budget:
 ///
 ///   explore    every command sequence up to --depth over a small alphabet, every crash
 ///              point, every surviving prefix of the unsynced bytes (and zero or garbage
@@ -23,8 +27,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 ///   sequences  random command sequences with syncs and crashes, shrunk to a minimal case;
 ///   damage     every truncation point and every single-bit flip of generated files, and
 ///              random multi-byte damage;
-///   faults     a failed write or fsync at every operation of short runs (eaof only: ember
-///              does its own I/O).
+///   faults     a failed write or fsync at every operation of short runs (eaof, and drivers
+///              that inject faults: ember does its own I/O).
+///
+/// The alphabet includes truncates, clean restarts and restarts with another key where the
+/// implementation can do them.
 ///
 /// Each recovery is replayed into the model store: it must give a state the model had, with
 /// every record acknowledged by a successful sync, and damage must never be hidden. The
@@ -41,6 +48,8 @@ Examples:
   eaof explore                              # about a minute, against eaof
   eaof explore --seconds 3600 --depth 5     # a longer campaign
   eaof explore --target ember               # find ember 0.4.9's defects
+  eaof explore --target cmd -- eaof driver ember    # the same, through its driver
+  eaof explore --target cmd -- python3 ports/python/eaof_driver.py
   eaof explore --seed 42                    # replay a campaign")]
 pub struct Args {
     /// Time budget of the whole campaign, in seconds.
@@ -55,9 +64,15 @@ pub struct Args {
     /// The implementation to check.
     #[arg(long, value_enum, default_value_t = TargetArg::Eaof)]
     target: TargetArg,
-    /// Check only this format version (default: 2 and 3).
+    /// Check only this format version (default: 2 and 3, or those the driver writes).
     #[arg(long = "format-version", value_name = "V", value_parser = clap::value_parser!(u8).range(2..=3))]
     format_version: Option<u8>,
+    /// Seconds to wait for each answer of a driver before it is killed (--target cmd).
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    timeout: f64,
+    /// The driver and its arguments (--target cmd).
+    #[arg(last = true, value_name = "PROGRAM")]
+    command: Vec<OsString>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -66,6 +81,30 @@ enum TargetArg {
     Eaof,
     /// ember-persistence 0.4.9, on real files
     Ember,
+    /// the driver given after `--` (docs/DRIVER.md)
+    Cmd,
+}
+
+/// The implementation `args` name; a usage error's exit code.
+fn target_kind(args: &Args) -> Result<TargetKind, ExitCode> {
+    let usage = |message: &str| {
+        eprintln!("eaof explore: {message}");
+        Err(ExitCode::from(2))
+    };
+    match (args.target, args.command.is_empty()) {
+        (TargetArg::Cmd, true) => usage("--target cmd needs the driver after `--`"),
+        (TargetArg::Cmd, false) => {
+            if !(args.timeout.is_finite() && args.timeout > 0.0) {
+                return usage("--timeout must be a positive number of seconds");
+            }
+            let mut spec = ProcessSpec::new(args.command.clone());
+            spec.timeout = Duration::from_secs_f64(args.timeout);
+            Ok(TargetKind::Process(spec))
+        }
+        (_, false) => usage("a driver after `--` is for --target cmd"),
+        (TargetArg::Eaof, true) => Ok(TargetKind::Eaof),
+        (TargetArg::Ember, true) => Ok(TargetKind::Ember),
+    }
 }
 
 pub fn run(args: &Args) -> ExitCode {
@@ -75,19 +114,37 @@ pub fn run(args: &Args) -> ExitCode {
             .unwrap_or_default();
         now.as_nanos() as u64 % 1_000_000_007
     });
-    let config = CampaignConfig {
-        target: match args.target {
-            TargetArg::Eaof => TargetKind::Eaof,
-            TargetArg::Ember => TargetKind::Ember,
+    let target = match target_kind(args) {
+        Ok(target) => target,
+        Err(code) => return code,
+    };
+    let versions = match (args.format_version, &target) {
+        (Some(2), _) => vec![Version::V2],
+        (Some(_), _) => vec![Version::V3],
+        (None, TargetKind::Process(spec)) => match spec.greet() {
+            Ok(hello) => {
+                eprintln!(
+                    "eaof explore: driver `{}` is {}, protocol {}, writes {:?}",
+                    spec.display(),
+                    hello.name,
+                    hello.protocol,
+                    hello.versions
+                );
+                hello.versions
+            }
+            Err(e) => {
+                eprintln!("eaof explore: {e}");
+                return ExitCode::from(4);
+            }
         },
+        (None, _) => Version::ALL.to_vec(),
+    };
+    let config = CampaignConfig {
+        target,
         seconds: args.seconds as f64,
         depth: args.depth as usize,
         seed,
-        versions: match args.format_version {
-            Some(2) => vec![Version::V2],
-            Some(_) => vec![Version::V3],
-            None => Version::ALL.to_vec(),
-        },
+        versions,
     };
     eprintln!(
         "eaof explore: target {:?}, versions {:?}, depth {}, {} s, seed {seed} (replay with --seed {seed})",
@@ -136,7 +193,7 @@ pub fn run(args: &Args) -> ExitCode {
             "\nFOUND: see above; replay with --seed {seed} --target {:?}",
             args.target
         );
-        if matches!(config.target, TargetKind::Ember) {
+        if matches!(config.target, TargetKind::Ember) || args.command.iter().any(|a| a == "ember") {
             println!("(ember 0.4.9's defects are written up, with minimal reproducers, in docs/ember-0.4.9.md)");
         }
         ExitCode::from(1)

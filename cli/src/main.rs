@@ -18,6 +18,7 @@ macro_rules! say {
 mod check;
 mod conform;
 mod describe;
+mod driver;
 mod durable;
 mod exit;
 mod explore;
@@ -66,6 +67,7 @@ enum Command {
     Vectors(vectors::Args),
     Explore(explore::Args),
     Conform(conform::Args),
+    Driver(driver::Args),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
         Command::Vectors(args) => vectors::run(&args),
         Command::Explore(args) => explore::run(&args),
         Command::Conform(args) => conform::run(&args),
+        Command::Driver(args) => driver::run(&args),
     }
 }
 

@@ -2,7 +2,9 @@
 //!
 //! Guarantees: an answer is waited for at most the timeout; a child that times out, exits,
 //! or breaks the framing is killed and reaped (it is ours: killed by its handle), and the
-//! next request starts a fresh one, as protobuf's conformance runner does. The child's
+//! next request starts a fresh one, as protobuf's conformance runner does. On Unix the child
+//! leads a process group of its own, killed with it, so that what it started (a driver that
+//! is a shell script, say) does not outlive it either. The child's
 //! stderr is passed through, so a port's diagnostics show. [`Responder::stop`] ends the
 //! child (not `Drop`: no process waits in a destructor); a runner that returns early drops
 //! the child's stdin, which is the child's cue to exit.
@@ -75,12 +77,15 @@ impl Responder {
             .command
             .split_first()
             .ok_or_else(|| io::Error::other("no command given"))?;
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()?;
+            .stderr(Stdio::inherit());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn()?;
         let stdin = child
             .stdin
             .take()
@@ -131,18 +136,41 @@ impl Responder {
         }
     }
 
-    /// Ends the child: closes its input (its cue to exit), then kills it if it lingers.
+    /// The process id of the running child, if one runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.running.as_ref().map(|r| r.child.id())
+    }
+
+    /// Ends the child: closes its input (its cue to exit), then kills it if it lingers, and
+    /// what it started.
     pub fn stop(&mut self) {
         if let Some(mut running) = self.running.take() {
             drop(running.stdin);
+            let mut exited = false;
             for _ in 0..50 {
                 if matches!(running.child.try_wait(), Ok(Some(_))) {
-                    return;
+                    exited = true;
+                    break;
                 }
                 thread::sleep(Duration::from_millis(10));
             }
-            let _ = running.child.kill();
-            let _ = running.child.wait();
+            kill_group(&running.child);
+            if !exited {
+                let _ = running.child.kill();
+                let _ = running.child.wait();
+            }
         }
     }
+}
+
+/// Kills the process group `child` leads (a group of its own: see `spawn`); a group already
+/// gone is no error.
+fn kill_group(child: &Child) {
+    #[cfg(unix)]
+    {
+        use rustix::process::{kill_process_group, Pid, Signal};
+        let _ = kill_process_group(Pid::from_child(child), Signal::KILL);
+    }
+    #[cfg(not(unix))]
+    let _ = child;
 }

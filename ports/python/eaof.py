@@ -11,6 +11,7 @@ whose body could hold a sealed record that authenticates (a damaged version byte
 Records are the JSON of FORMAT.md section 9.1 (dicts, as `json.loads` gives them).
 """
 
+import os
 import re
 import struct
 import zlib
@@ -460,3 +461,181 @@ def _judge(data, pos, cls, failed, records, key):
         # bytes are evidence of one.
         raise Unsupported("telling sealed records under a plaintext header needs AES-256-GCM")
     return Result(records, {"verdict": "torn_tail", "offset": pos, "cause": cls}, error)
+
+
+# ---------------------------------------------------------------------------------------
+# Writing a log: opening with recovery, appending, syncing, truncating (FORMAT.md section 7).
+
+class OsFiles:
+    """The storage the writer uses: the operating system's files. The writer does all its
+    I/O through these few calls (as the reference does through its storage seam), so a
+    driver can trace them or make them fail."""
+
+    def read(self, path):
+        """The whole file (b"" when there is none)."""
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def open(self, path):
+        """A handle appending to `path`, created empty (mode 0600) when missing."""
+        return _OsFile(os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600))
+
+    def create(self, path):
+        """A handle on `path` made empty (mode 0600), replacing any file there."""
+        return _OsFile(os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600))
+
+    def rename(self, src, dst):
+        os.replace(src, dst)
+
+    def sync_dir(self, path):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class _OsFile:
+    def __init__(self, fd):
+        self.fd = fd
+
+    def append(self, data):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+    def set_len(self, n):
+        os.ftruncate(self.fd, n)
+
+    def sync(self):
+        os.fsync(self.fd)
+
+    def close(self):
+        os.close(self.fd)
+
+
+class Poisoned(Exception):
+    """The writer refuses work: an earlier write or fsync failed (what it had buffered, or
+    the kernel's unsynced pages, may be lost; reopen the file to go on)."""
+
+
+class Writer:
+    """An appending writer of version 1 and 2 files, with the recovery FORMAT.md section 7
+    asks of a writer that opens an existing file:
+
+    - a missing or empty file, or one holding a partial header (a crash while it was being
+      created), gets a version 2 header, synced with its directory entry;
+    - a torn tail is cut back to the last intact record, and the cut synced, before anything
+      is appended;
+    - a corrupt file (an intact record after damage), one that is not EAOF, of another
+      version, or sealed (version 3: this port has no AES-256-GCM), is refused unchanged;
+    - after any failed write or fsync the writer is poisoned: every later call raises
+      Poisoned, so a partial record is never followed by more and a failed fsync is never
+      taken back;
+    - a record outside its fields' domains is refused (Refused) before any byte is buffered,
+      and the writer stays usable;
+    - truncate() replaces the file with an empty one crash-safely: a temporary file with the
+      header, synced, renamed over the log, then the directory synced.
+
+    Records are buffered until flush() or sync(); close() drops what was not flushed (it was
+    never acknowledged), as the reference does.
+    """
+
+    def __init__(self, path, files, handle, version):
+        self.path = path
+        self.files = files
+        self.handle = handle
+        self.version = version
+        self.buffer = bytearray()
+        self.poisoned = None
+
+    @classmethod
+    def open(cls, path, files=None, key=None):
+        files = files or OsFiles()
+        if key is not None:
+            raise Unsupported("keys need AES-256-GCM, which the standard library lacks")
+        data = files.read(path)
+        result = read_file(data)
+        verdict = result.verdict
+        if verdict["verdict"] == "unreadable":
+            raise Refused("the file cannot be appended to: " + verdict["cause"])
+        if verdict["verdict"] == "corrupt":
+            raise Refused("the file is corrupt at offset %d (an intact record at %d follows): "
+                          "cutting would lose it" % (verdict["offset"], verdict["nextIntact"]))
+        handle = files.open(path)
+        try:
+            if verdict["verdict"] == "torn_tail" and verdict["offset"] == 0:
+                # Nothing but (a part of) a header: the file is created again.
+                if data:
+                    handle.set_len(0)
+                handle.append(MAGIC + bytes([2]))
+                handle.sync()
+                files.sync_dir(os.path.dirname(os.path.abspath(path)))
+                return cls(path, files, handle, 2)
+            if verdict["verdict"] == "torn_tail":
+                handle.set_len(verdict["offset"])
+                handle.sync()
+        except BaseException:
+            handle.close()
+            raise
+        return cls(path, files, handle, data[4])
+
+    def _check(self):
+        if self.poisoned is not None:
+            raise Poisoned(self.poisoned)
+
+    def _guard(self, what, step):
+        self._check()
+        try:
+            step()
+        except OSError as e:
+            self.poisoned = "%s failed: %s" % (what, e)
+            raise
+
+    def write_record(self, record):
+        """Buffers one record (a JSON dict, FORMAT.md 9.1)."""
+        self._check()
+        body = encode_record(record)
+        self.buffer += body + struct.pack("<I", crc32(body))
+
+    def flush(self):
+        """Hands the buffered records to the operating system."""
+        def step():
+            if self.buffer:
+                data, self.buffer = bytes(self.buffer), bytearray()
+                self.handle.append(data)
+        self._guard("write", step)
+
+    def sync(self):
+        """Flushes and fsyncs: every record written so far is durable when this returns."""
+        self.flush()
+        self._guard("fsync", self.handle.sync)
+
+    def truncate(self):
+        """Replaces the log with an empty one (records buffered are dropped with it)."""
+        self._check()
+        self.buffer = bytearray()
+        tmp = self.path + ".tmp"
+
+        def step():
+            fresh = self.files.create(tmp)
+            try:
+                fresh.append(MAGIC + bytes([self.version]))
+                fresh.sync()
+            finally:
+                fresh.close()
+            self.files.rename(tmp, self.path)
+            self.files.sync_dir(os.path.dirname(os.path.abspath(self.path)))
+            self.handle.close()
+            self.handle = self.files.open(self.path)
+        self._guard("truncate", step)
+
+    def close(self):
+        """Closes the file; records not flushed are dropped (never acknowledged)."""
+        self.buffer = bytearray()
+        if self.handle is not None:
+            handle, self.handle = self.handle, None
+            handle.close()

@@ -10,14 +10,13 @@ stdout the same way. Requests this port cannot serve (anything needing AES-256-G
 answered {"unsupported": ...}; requests it cannot parse, {"error": {"class": "bad_request"}}.
 """
 
-import json
 import os
-import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import eaof  # noqa: E402  (after the path set-up above)
+import framing  # noqa: E402
 
 
 def _bytes(request, name):
@@ -65,36 +64,10 @@ def answer(request):
         return {"error": {"class": "bad_request", "detail": str(e)}}
 
 
-def _read_exact(stream, n):
-    data = b""
-    while len(data) < n:
-        chunk = stream.read(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return data
-
-
 def main():
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
-    while True:
-        head = _read_exact(stdin, 4)
-        if head is None:
-            return 0
-        (length,) = struct.unpack("<I", head)
-        body = _read_exact(stdin, length)
-        if body is None:
-            print("eaof_conform.py: input ended inside a frame", file=sys.stderr)
-            return 1
-        try:
-            request = json.loads(body)
-            reply = answer(request) if isinstance(request, dict) else {
-                "error": {"class": "bad_request", "detail": "not an object"}}
-        except ValueError as e:
-            reply = {"error": {"class": "bad_request", "detail": f"not JSON: {e}"}}
-        data = json.dumps(reply).encode("utf-8")
-        stdout.write(struct.pack("<I", len(data)) + data)
-        stdout.flush()
+    return framing.serve(
+        answer, lambda detail: {"error": {"class": "bad_request", "detail": detail}},
+        "eaof_conform.py")
 
 
 if __name__ == "__main__":
