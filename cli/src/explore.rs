@@ -85,6 +85,15 @@ enum TargetArg {
     Cmd,
 }
 
+/// The target as the words of `--target` that name it.
+fn target_words(target: &TargetKind) -> String {
+    match target {
+        TargetKind::Eaof => "eaof".into(),
+        TargetKind::Ember => "ember".into(),
+        TargetKind::Process(spec) => format!("cmd -- {}", spec.display()),
+    }
+}
+
 /// The implementation `args` name; a usage error's exit code.
 fn target_kind(args: &Args) -> Result<TargetKind, ExitCode> {
     let usage = |message: &str| {
@@ -147,8 +156,8 @@ pub fn run(args: &Args) -> ExitCode {
         versions,
     };
     eprintln!(
-        "eaof explore: target {:?}, versions {:?}, depth {}, {} s, seed {seed} (replay with --seed {seed})",
-        config.target, config.versions, config.depth, args.seconds
+        "eaof explore: target {}, versions {:?}, depth {}, {} s, seed {seed} (replay with --seed {seed})",
+        target_words(&config.target), config.versions, config.depth, args.seconds
     );
     let bar = ProgressBar::new(args.seconds.max(1) * 1000);
     bar.set_style(
@@ -190,8 +199,8 @@ pub fn run(args: &Args) -> ExitCode {
     }
     if found {
         println!(
-            "\nFOUND: see above; replay with --seed {seed} --target {:?}",
-            args.target
+            "\nFOUND: see above; replay with --seed {seed} --target {}",
+            target_words(&config.target)
         );
         if matches!(config.target, TargetKind::Ember) || args.command.iter().any(|a| a == "ember") {
             println!("(ember 0.4.9's defects are written up, with minimal reproducers, in docs/ember-0.4.9.md)");

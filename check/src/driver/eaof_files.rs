@@ -315,19 +315,22 @@ impl Driver for EaofDriver {
     }
 
     fn open(&mut self, path: &Path, key: Option<Key>) -> Result<(), DriverError> {
-        let fresh = !path.exists();
-        match &mut self.writing {
-            Some(writing) if writing.path() == path && !fresh => {}
-            _ => {
+        let same_file = path.exists()
+            && self
+                .writing
+                .as_ref()
+                .is_some_and(|writing| writing.path() == path);
+        let writing = match &mut self.writing {
+            Some(writing) if same_file => writing,
+            writing => {
                 // A new file: nonces start again from the first opening's prefix.
-                self.writing = Some(Writing::new(
+                writing.insert(Writing::new(
                     Planted::new(self.storage.clone(), self.bug),
                     path.to_path_buf(),
                     Bug::carries_on(self.bug),
-                ));
+                ))
             }
-        }
-        let writing = self.writing.as_mut().expect("set above");
+        };
         writing.open(key, Op::Reopen).map_err(driver_error)
     }
 
