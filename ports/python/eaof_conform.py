@@ -7,7 +7,8 @@ Run by the reference's runner, from the repository root:
 
 Each request on stdin is a little-endian u32 length and a JSON object; each answer goes to
 stdout the same way. Requests this port cannot serve (anything needing AES-256-GCM) are
-answered {"unsupported": ...}; requests it cannot parse, {"error": {"class": "bad_request"}}.
+answered {"unsupported": ...}; requests it cannot parse, {"error": {"class": "bad_request"}};
+a failure of this program itself, {"error": {"class": "internal"}} (never a correct answer).
 """
 
 import json
@@ -52,10 +53,12 @@ def answer(request):
         if op == "read_file":
             return eaof.read_file(_bytes(request, "hex"), _key(request)).to_json()
         if op == "write_file":
-            records = request.get("records")
+            records, version = request.get("records"), request.get("version")
             if not isinstance(records, list):
                 raise eaof.Malformed("`records` is not an array")
-            return {"hex": eaof.write_file(records, request.get("version")).hex()}
+            if type(version) is not int or version not in (2, 3):
+                raise eaof.Malformed("`version` is not 2 or 3")
+            return {"hex": eaof.write_file(records, version).hex()}
         raise eaof.Malformed(f"unknown op {op!r}")
     except eaof.Refused as e:
         return {"error": {"class": "out_of_domain", "detail": str(e)}}
@@ -88,10 +91,16 @@ def main():
             return 1
         try:
             request = json.loads(body)
-            reply = answer(request) if isinstance(request, dict) else {
-                "error": {"class": "bad_request", "detail": "not an object"}}
         except ValueError as e:
+            request = None
             reply = {"error": {"class": "bad_request", "detail": f"not JSON: {e}"}}
+        if isinstance(request, dict):
+            try:
+                reply = answer(request)
+            except Exception as e:  # a bug of this port, not of the request: say so
+                reply = {"error": {"class": "internal", "detail": f"{type(e).__name__}: {e}"}}
+        elif request is not None:
+            reply = {"error": {"class": "bad_request", "detail": "not an object"}}
         data = json.dumps(reply).encode("utf-8")
         stdout.write(struct.pack("<I", len(data)) + data)
         stdout.flush()
