@@ -180,6 +180,9 @@ fn a_blind_failure_shows_the_answer_but_neither_the_expectation_nor_the_comment(
         "{blind}"
     );
     assert!(!blind.contains(&comment), "{blind}");
+    let (code, help) = run(eaof().args(["conform", "--help"]));
+    assert_eq!(code, Some(0));
+    assert!(help.contains("--blind"), "{help}");
 }
 
 /// Each mistake `--plant` can make, and the groups whose vectors its rule decides (a failure

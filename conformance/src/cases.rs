@@ -23,7 +23,7 @@ pub enum Selector {
     Records,
     /// Invalid records (decode_record must fail with the class and field).
     Invalid,
-    /// Records a writer must refuse (encode_record).
+    /// Records a writer must refuse (encode_record and write_file).
     Refusals,
     /// Whole files (read_file; write_file for clean ones).
     Files,

@@ -1467,7 +1467,7 @@ fn v2_cases() -> Result<Vec<FileCase>, VectorError> {
         case("version 2 header over one sealed frame, then a frame length under 16", &["NotAVersionMismatch"], cat(&[&header(2), &body[..first_frame], &[7; 12], &5u32.to_le_bytes(), &[1; 5]]), Want::Any),
         case("a version 3 file read without a key", &["NoKey"], sealed.clone(), W("unreadable", "encryption_required")),
         case("a crash's leftovers after a version 2 header: the first 16 bytes of a SET whose value reads as a sealed length of 20, then 27 stale bytes (one whole sealed-looking frame, then fewer than 16 bytes): a torn tail", &["Garbage", "SealingUnproven"], sealed_looking_crash_image(), W("torn_tail", "truncated")),
-        case("version 2 header over one whole sealed frame, then a frame whose length is over 512 MiB, running past the end, no key: whether such a last frame could end a chain of sealed frames no longer matters (no chain of frames is evidence), a torn tail", &["SealingUnproven"], cat(&[&header(2), &body[..first_frame], &[7; 12], &(SEALED_LEN_MAX + 1).to_le_bytes(), &[1; 20]]), Want::Named("torn_tail")),
+        case("version 2 header over one whole sealed frame, then a frame whose length is over 512 MiB, running past the end, no key: whether such a last frame could end a chain of sealed frames no longer matters (no chain of frames is evidence), a torn tail", &["NotAVersionMismatch"], cat(&[&header(2), &body[..first_frame], &[7; 12], &(SEALED_LEN_MAX + 1).to_le_bytes(), &[1; 20]]), Want::Named("torn_tail")),
     ]);
     Ok(out)
 }
