@@ -50,12 +50,20 @@ pub fn arg(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// The key every encrypted test file uses (kept in `dir/test.key`).
+/// The key every encrypted test file uses (kept in `dir/test.key`, mode 0600).
 pub fn key_file(dir: &Path) -> (PathBuf, EncryptionKey) {
     let path = dir.join("test.key");
     let key = EncryptionKey::from_bytes(std::array::from_fn(|i| i as u8 ^ 0x5a));
-    std::fs::write(&path, format!("{}\n", &*key.to_hex())).expect("write key");
+    write_key(&path, format!("{}\n", &*key.to_hex()));
     (path, key)
+}
+
+/// Writes a key file readable by its owner only (as `eaof keygen` makes them; the commands
+/// refuse a key file others can read).
+pub fn write_key(path: &Path, contents: impl AsRef<[u8]>) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents).expect("write key");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
 }
 
 /// Records of many kinds, with values that are hard to show or to keep exact: control and
