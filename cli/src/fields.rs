@@ -19,7 +19,9 @@ use eaof::RecordKind;
 /// One value of a field (or of one part of a list item), borrowed from the record's bytes.
 #[derive(Debug, Clone, Copy)]
 pub enum Scalar<'a> {
-    Text(&'a str),
+    /// A text field's bytes: UTF-8 (the codec checked it when the record was read; the
+    /// writers check it again wherever they rely on it, so that a mistake here shows).
+    Text(&'a [u8]),
     Bytes(&'a [u8]),
     /// `I64` and `NonNegativeI64` fields.
     Int(i64),
@@ -118,19 +120,14 @@ fn node<'a>(
     show: &mut impl Show,
 ) -> Result<(), WalkError> {
     let value = match layout {
-        Layout::Text => {
+        Layout::Text | Layout::Bytes => {
             let len = c.len(field, FIELD_LEN_MAX)?;
-            let at = c.position() as u64;
             let raw = c.take(len as usize, field)?;
-            Scalar::Text(std::str::from_utf8(raw).map_err(|_| DecodeError {
-                field,
-                offset: at,
-                problem: eaof::codec::Problem::InvalidUtf8,
-            })?)
-        }
-        Layout::Bytes => {
-            let len = c.len(field, FIELD_LEN_MAX)?;
-            Scalar::Bytes(c.take(len as usize, field)?)
+            if *layout == Layout::Text {
+                Scalar::Text(raw)
+            } else {
+                Scalar::Bytes(raw)
+            }
         }
         Layout::I64 | Layout::NonNegativeI64 => Scalar::Int(c.i64(field)?),
         Layout::U32 => Scalar::U32(c.u32(field)?),

@@ -68,12 +68,15 @@ impl<W: Write> Show for JsonFields<'_, W> {
         let out = &mut *self.0;
         let mut num = itoa::Buffer::new();
         match value {
-            Scalar::Text(s) => string(out, s),
+            Scalar::Text(s) => text(out, s),
             Scalar::Bytes(b) => {
                 out.write_all(b"{\"hex\":\"")?;
                 write_hex(out, b)?;
                 out.write_all(b"\"")?;
-                if let Ok(text) = std::str::from_utf8(b) {
+                if plain(b) {
+                    out.write_all(b",\"text\":")?;
+                    quoted(out, b)?;
+                } else if let Ok(text) = std::str::from_utf8(b) {
                     out.write_all(b",\"text\":")?;
                     string(out, text)?;
                 }
@@ -119,6 +122,28 @@ impl<W: Write> Show for JsonFields<'_, W> {
     }
 }
 
+/// Whether every byte is printable ASCII other than `"` and `\\`: a JSON string of these
+/// bytes is the bytes between quotes (nothing to escape).
+fn plain(b: &[u8]) -> bool {
+    b.iter()
+        .all(|&c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\')
+}
+
+fn quoted(out: &mut impl Write, b: &[u8]) -> io::Result<()> {
+    out.write_all(b"\"")?;
+    out.write_all(b)?;
+    out.write_all(b"\"")
+}
+
+/// A text field's bytes as a JSON string: as they are when nothing needs escaping, else
+/// checked to be UTF-8 and escaped by serde_json.
+fn text(out: &mut impl Write, b: &[u8]) -> io::Result<()> {
+    if plain(b) {
+        return quoted(out, b);
+    }
+    string(out, std::str::from_utf8(b).map_err(io::Error::other)?)
+}
+
 /// A JSON string, escaped as serde_json escapes it.
 fn string(out: &mut impl Write, s: &str) -> io::Result<()> {
     serde_json::to_writer(out, s).map_err(io::Error::from)
@@ -136,7 +161,7 @@ fn float(out: &mut impl Write, value: &str, bits: &str) -> io::Result<()> {
 /// memory than one piece).
 pub fn write_hex(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut piece = [0u8; 4096];
+    let mut piece = [0u8; 256];
     for chunk in bytes.chunks(piece.len() / 2) {
         for (i, &b) in chunk.iter().enumerate() {
             piece[2 * i] = DIGITS[usize::from(b >> 4)];

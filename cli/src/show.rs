@@ -36,7 +36,12 @@ impl<W: Write> Show for TextFields<'_, W> {
     fn scalar(&mut self, value: Scalar<'_>) -> io::Result<()> {
         let out = &mut *self.0;
         match value {
-            Scalar::Text(s) => write_text(out, s),
+            Scalar::Text(s) => {
+                if write_plain(out, s)? {
+                    return Ok(());
+                }
+                write_text(out, std::str::from_utf8(s).map_err(io::Error::other)?)
+            }
             Scalar::Bytes(b) => write_bytes(out, b),
             Scalar::Int(v) => out.write_all(itoa::Buffer::new().format(v).as_bytes()),
             Scalar::U32(v) => out.write_all(itoa::Buffer::new().format(v).as_bytes()),
@@ -98,30 +103,44 @@ impl<W: Write> Show for TextFields<'_, W> {
 
 /// [`text`], written.
 fn write_text(out: &mut impl Write, s: &str) -> io::Result<()> {
+    if write_plain(out, s.as_bytes())? {
+        return Ok(());
+    }
     let (shown, cut) = match s.char_indices().nth(TEXT_CHARS_MAX) {
         None => (s, false),
         Some((cut, _)) => (&s[..cut], true),
     };
-    // What `{:?}` writes for text of printable ASCII other than `"` and `\`: the text
-    // between quotes (the common case, written without the formatter).
-    if shown
-        .bytes()
-        .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
-    {
-        out.write_all(b"\"")?;
-        out.write_all(shown.as_bytes())?;
-        out.write_all(b"\"")?;
-    } else {
-        write!(out, "{shown:?}")?;
-    }
+    write!(out, "{shown:?}")?;
     if cut {
         write!(out, "... ({} bytes)", s.len())?;
     }
     Ok(())
 }
 
+/// Writes `b` as [`text`] would when every byte is printable ASCII other than `"` and `\`
+/// (one character a byte, nothing escaped: what `{:?}` writes is the text between quotes);
+/// says whether it did. The common case, written without the formatter.
+fn write_plain(out: &mut impl Write, b: &[u8]) -> io::Result<bool> {
+    if !b
+        .iter()
+        .all(|&c| (b' '..=b'~').contains(&c) && c != b'"' && c != b'\\')
+    {
+        return Ok(false);
+    }
+    out.write_all(b"\"")?;
+    out.write_all(&b[..b.len().min(TEXT_CHARS_MAX)])?;
+    out.write_all(b"\"")?;
+    if b.len() > TEXT_CHARS_MAX {
+        write!(out, "... ({} bytes)", b.len())?;
+    }
+    Ok(true)
+}
+
 /// [`bytes`], written.
 fn write_bytes(out: &mut impl Write, b: &[u8]) -> io::Result<()> {
+    if write_plain(out, b)? {
+        return Ok(());
+    }
     match std::str::from_utf8(b) {
         Ok(s) if !s.chars().any(char::is_control) => write_text(out, s),
         _ => {

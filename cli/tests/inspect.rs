@@ -125,7 +125,11 @@ fn json_verdict_of_a_corrupt_file_gives_offsets_cause_and_repair() {
     assert_eq!(objects.len(), scanned.len() + 1, "{run:?}");
     for (i, (offset, len, _)) in scanned.iter().enumerate() {
         let object = &objects[i];
-        let key = if object.get("file_offset").is_some() { "file_offset" } else { "offset" };
+        let key = if object.get("file_offset").is_some() {
+            "file_offset"
+        } else {
+            "offset"
+        };
         assert_eq!(object[key], *offset, "{object}");
         assert_eq!(object["len"], *len, "{object}");
         match i {

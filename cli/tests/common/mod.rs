@@ -167,3 +167,22 @@ pub fn plain_frame(record: &[u8]) -> Vec<u8> {
 pub fn same_records(a: &[AofRecord], b: &[AofRecord]) -> bool {
     eaof_model::gen::record_lists_bit_equal(a, b)
 }
+
+/// A version 2 file of at least `len` bytes written by eaof's writer: a block of `records()`
+/// written once, its records repeated (plaintext records do not depend on where they are).
+/// Returns the bytes, and the offsets and lengths of the records of the first block.
+pub fn big_file(path: &Path, len: usize) -> (Vec<u8>, Vec<(u64, u64)>) {
+    let block_path = path.with_extension("block");
+    let many: Vec<AofRecord> = records().into_iter().cycle().take(1000).collect();
+    let block = write(&block_path, None, &many);
+    std::fs::remove_file(&block_path).expect("remove block");
+    let (scanned, _) = scan(&block, None);
+    let body = &block[eaof::format::HEADER_LEN..];
+    let mut bytes = Vec::with_capacity(len + body.len());
+    bytes.extend_from_slice(&block[..eaof::format::HEADER_LEN]);
+    while bytes.len() < len {
+        bytes.extend_from_slice(body);
+    }
+    std::fs::write(path, &bytes).expect("write big file");
+    (bytes, scanned.into_iter().map(|(o, l, _)| (o, l)).collect())
+}
