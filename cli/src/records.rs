@@ -94,7 +94,7 @@ impl<'a> Reader<'a> {
     ) -> ControlFlow<B, Option<Damage>> {
         let sealed = self.framer.is_sealed();
         loop {
-            if self.records % RELEASE_EVERY == 0 {
+            if self.records.is_multiple_of(RELEASE_EVERY) {
                 release(self.pos as u64);
             }
             let at = self.pos;

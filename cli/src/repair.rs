@@ -6,15 +6,22 @@
 //!   was created is written anew (temp file, fsync, rename, fsync of the directory);
 //! - a corrupt file is changed only with `--force`, and then only after its plan is printed
 //!   (every byte range kept and dropped, with what is wrong at each dropped one), confirmed
-//!   (on a terminal, or by `--yes`), and the original saved as `FILE.bak` (which must not
-//!   exist) and made durable; the rebuilt file is verified to read clean with exactly the
-//!   planned records before it replaces the original, crash-safely;
+//!   (on a terminal, or by `--yes`); the rebuilt file is written to a new temporary file
+//!   beside FILE with FILE's owner, group and mode, and verified to read clean with exactly
+//!   the planned records; then the original is kept as `FILE.bak` (a hard link: the
+//!   original inode, never a partial copy; an existing `FILE.bak` that is another file is
+//!   refused) and the new file renamed over FILE (see [`crate::durable`]);
+//! - FILE must be a regular file, not a symbolic link, and not locked by another repair
+//!   (see [`crate::source`]); a leftover `FILE.repair.tmp` of a stopped repair is removed
+//!   and named, never used;
 //! - an unreadable file (wrong key included) is never changed;
-//! - a file that changed length since it was read (a writer appending) is not changed.
+//! - a file that changed length since it was read (a writer appending) is not changed;
+//! - the report is written to stdout before anything is changed, and a failure to write it
+//!   stops the repair first.
 //!
 //! The exit code says what state the file is in afterwards: 0 it reads clean (repaired, or
 //! it already was), 3 it is still corrupt (refused or not confirmed: nothing changed), 4
-//! unreadable or an I/O error.
+//! unreadable, refused or an I/O error (the message says whether anything was changed).
 
 use std::fmt;
 use std::io::{self, BufRead, BufWriter, IsTerminal, Write};
@@ -52,9 +59,15 @@ const WRITE_BUFFER_LEN: usize = 1 << 20;
 /// records as a reader does, and past each damaged range it resumes at the next byte where
 /// an intact record starts. It prints every range it keeps and drops, with what is wrong at
 /// each dropped one, asks for confirmation (unless --yes; without a terminal it refuses
-/// instead), saves the original as FILE.bak (refusing if that exists), and replaces the file
-/// crash-safely. A version byte damaged in the header is rewritten to the version the
-/// records read as, losing nothing.
+/// instead), writes the new file beside FILE (FILE.repair.tmp, created new, with FILE's
+/// owner, group and mode) and checks it, keeps the original as FILE.bak (a hard link to it;
+/// refusing if another FILE.bak exists), and renames the new file over FILE. A kill or a
+/// full disk at any moment leaves FILE as it was or as rebuilt, never a partial file under
+/// FILE or FILE.bak; run the repair again to finish it. A version byte damaged in the header
+/// is rewritten to the version the records read as, losing nothing.
+///
+/// FILE must be a regular file: a FIFO or a device is refused (exit 4), and so is a symbolic
+/// link (repair its target, which the message names).
 ///
 /// Dropped bytes may have held records that no reader can recover: the rebuilt file replays
 /// every record it keeps, but not what the dropped ones did (a lost DEL brings its key back).
@@ -69,8 +82,11 @@ const WRITE_BUFFER_LEN: usize = 1 << 20;
   2  usage error (bad arguments)
   3  still corrupt: refused without --force, not confirmed, or FILE.bak exists;
      nothing was changed
-  4  unreadable (not an EAOF file, unsupported version, key needed, wrong key) or an I/O
-     error; nothing was changed
+  4  unreadable (not an EAOF file, unsupported version, key needed, wrong key, key file
+     refused), refused (not a regular file, a symbolic link, locked by another repair, the
+     owner or mode cannot be kept) or an I/O error (a full disk included); the message says
+     whether anything was changed (only if the report could not be written after it was)
+141  stdout was closed (a broken pipe) before the plan was shown: nothing was changed
 `eaof check` says beforehand what repair would do.",
     "\n\nExamples:\n  eaof check shard-0.aof; eaof repair shard-0.aof      # cut a torn tail\n  ",
     "eaof repair --force shard-0.aof                      # rebuild, asking first\n  ",
@@ -118,6 +134,11 @@ impl Refusal {
     fn exit(&self) -> Exit {
         match self {
             Refusal::StillCorrupt(_) => Exit::Corrupt,
+            // A reader that went away after the repair was done: the file reads clean.
+            Refusal::Output {
+                error,
+                done: Some(_),
+            } if error.kind() == io::ErrorKind::BrokenPipe => Exit::Clean,
             Refusal::Output { error, .. } if error.kind() == io::ErrorKind::BrokenPipe => {
                 Exit::BrokenPipe
             }
@@ -171,7 +192,7 @@ pub fn run(args: &Args) -> ExitCode {
     let result = repair(args, &mut out).and_then(|exit| {
         out.flush().map(|()| exit).map_err(|error| Refusal::Output {
             error,
-            done: Some("see the file".into()),
+            done: Some(format!("{} is repaired", args.target.file.display())),
         })
     });
     match result {

@@ -87,8 +87,7 @@ fn every_file_vector_gets_the_verdict_offsets_and_cause_the_vectors_give() {
                         assert_eq!(got["next_intact"], want["nextIntact"], "{id}: {got}");
                         let salvage = &got["salvage"];
                         assert!(
-                            salvage["records"].as_u64().unwrap()
-                                > got["records"].as_u64().unwrap(),
+                            salvage["records"].as_u64().unwrap() > got["records"].as_u64().unwrap(),
                             "{id}: a rebuild keeps the record after the damage: {got}"
                         );
                     } else {

@@ -105,7 +105,8 @@ fn a_repair_killed_at_any_point_is_finished_by_the_next() {
     let bak = sibling(&path, ".bak");
     let size = |p: &Path| fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     let full = rebuilt.len() as u64;
-    let points: Vec<(&str, Box<dyn Fn() -> bool>)> = vec![
+    type Ready<'a> = Box<dyn Fn() -> bool + 'a>;
+    let points: Vec<(&str, Ready<'_>)> = vec![
         ("at once", Box::new(|| true)),
         ("once the new file exists", Box::new(|| tmp.exists())),
         (

@@ -34,11 +34,17 @@ fn limited(args: &[String], keep: bool) -> (Option<i32>, String) {
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
 
 fn with(args: &[&str], path: &Path) -> Vec<String> {
-    args.iter().map(|s| s.to_string()).chain([arg(path)]).collect()
+    args.iter()
+        .map(|s| s.to_string())
+        .chain([arg(path)])
+        .collect()
 }
 
 #[test]
@@ -51,7 +57,10 @@ fn the_limit_is_real_a_buffer_of_the_files_size_does_not_fit() {
         .stderr(Stdio::null())
         .status()
         .unwrap();
-    assert!(!out.success(), "dd allocated 96 MiB under a {LIMIT_KIB} KiB limit");
+    assert!(
+        !out.success(),
+        "dd allocated 96 MiB under a {LIMIT_KIB} KiB limit"
+    );
 }
 
 #[test]
@@ -68,7 +77,10 @@ fn every_file_command_works_on_a_file_three_times_the_heap_limit() {
 
     let (code, line) = limited(&with(&["check"], &path), true);
     assert_eq!(code, Some(0), "{line}");
-    assert!(line.contains(&format!("clean: {records} records")), "{line}");
+    assert!(
+        line.contains(&format!("clean: {records} records")),
+        "{line}"
+    );
     let (code, line) = limited(&with(&["check", "--json"], &path), true);
     assert_eq!(code, Some(0), "{line}");
     let object: serde_json::Value = serde_json::from_str(&line).unwrap();
