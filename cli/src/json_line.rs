@@ -122,7 +122,7 @@ impl<W: Write> Show for JsonFields<'_, W> {
     }
 }
 
-/// Whether every byte is printable ASCII other than `"` and `\\`: a JSON string of these
+/// Whether every byte is printable ASCII other than `"` and `\`: a JSON string of these
 /// bytes is the bytes between quotes (nothing to escape).
 fn plain(b: &[u8]) -> bool {
     b.iter()
