@@ -15,7 +15,9 @@
 //! `fallocate NAME OFFSET LEN`, `close NAME`, `dup NAME NEW`, `rename FROM TO`, `unlink NAME`,
 //! `mkdir NAME`, `threads NAME...` (one thread per name: open it created, write the name,
 //! fsync), `child STEP` (runs `trace-fixture run STEP` as a child process and waits),
-//! `mmap NAME` (maps it shared and writable).
+//! `spawn-hang` (starts `trace-fixture hang` and answers its pid), `read NAME` (prints `= `
+//! and the file, zero bytes as dots, on a line of its own before the answer), `mmap NAME` (maps it
+//! shared and writable).
 //! Each step prints `ok N` (the call's return, or 0) or `err ERRNO` (the raw number).
 
 use std::collections::HashMap;
@@ -139,6 +141,18 @@ impl Fixture {
                     .args(["run", rest])
                     .status()?;
                 Ok(status.code().unwrap_or(-1) as u64)
+            }
+            "spawn-hang" => {
+                let child = std::process::Command::new(std::env::current_exe()?)
+                    .arg("hang")
+                    .spawn()?;
+                Ok(u64::from(child.id()))
+            }
+            "read" => {
+                let bytes = fs::read(name)?;
+                let text = String::from_utf8_lossy(&bytes).replace('\0', ".");
+                println!("= {text}");
+                Ok(bytes.len() as u64)
             }
             "mmap" => {
                 let file = self.file(name)?;
