@@ -20,7 +20,7 @@
 //! shared and writable).
 //! Each step prints `ok N` (the call's return, or 0) or `err ERRNO` (the raw number).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, IoSlice, Write};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
@@ -48,7 +48,8 @@ fn open(name: &str, flags: &str) -> io::Result<File> {
 }
 
 struct Fixture {
-    files: HashMap<String, File>,
+    // Ordered: the files left open are closed in name order at the end.
+    files: BTreeMap<String, File>,
 }
 
 fn arg<'a>(words: &[&'a str], i: usize) -> io::Result<&'a str> {
@@ -193,7 +194,7 @@ fn answer(result: io::Result<u64>) -> String {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut fixture = Fixture {
-        files: HashMap::new(),
+        files: BTreeMap::new(),
     };
     let stdout = io::stdout();
     match args.first().map(String::as_str) {

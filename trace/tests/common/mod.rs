@@ -75,6 +75,7 @@ pub fn flag_names(flags: i32) -> String {
         (libc::O_TRUNC, "O_TRUNC"),
         (libc::O_APPEND, "O_APPEND"),
         (libc::O_SYNC, "O_SYNC"),
+        (libc::O_NONBLOCK, "O_NONBLOCK"),
         (libc::O_DIRECTORY, "O_DIRECTORY"),
         (libc::O_NOFOLLOW, "O_NOFOLLOW"),
         (libc::O_CLOEXEC, "O_CLOEXEC"),
@@ -89,6 +90,7 @@ pub fn flag_names(flags: i32) -> String {
         | libc::O_TRUNC
         | libc::O_APPEND
         | libc::O_SYNC
+        | libc::O_NONBLOCK
         | libc::O_DIRECTORY
         | libc::O_NOFOLLOW
         | libc::O_CLOEXEC
