@@ -308,7 +308,11 @@ pub enum BlindSpot {
     },
     /// A watched file made standard input, output or error (`dup2(fd, 1)`): writes through
     /// descriptors 0 to 2 are not stopped at.
-    StandardDescriptor { fd: i32, path: PathBuf, file: FileId },
+    StandardDescriptor {
+        fd: i32,
+        path: PathBuf,
+        file: FileId,
+    },
     /// A hard or symbolic link made in the watched directory.
     Link { syscall: Syscall, path: PathBuf },
     /// `io_uring_setup` allowed (see [`crate::Config::refuse_io_uring`]): requests through

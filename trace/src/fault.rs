@@ -91,6 +91,11 @@ pub enum Action {
     /// A write puts at most `bytes` bytes in the file, then returns `errno` as if nothing
     /// had been written: the harsher variant, where the caller cannot know what landed.
     PartialThenFail { bytes: u64, errno: Errno },
+    /// A disk with `bytes` bytes of room left (the simulated disk's `fail_write_after`):
+    /// matching writes succeed while they fit; the one that crosses the limit puts what fits
+    /// in the file and returns `errno` (as [`Action::PartialThenFail`]). Sticky: the disk
+    /// stays full and every later matching write fails with `errno` without writing.
+    FullAfter { bytes: u64, errno: Errno },
 }
 
 impl Action {
@@ -176,11 +181,52 @@ pub(crate) struct Armed {
     pub id: FaultId,
     pub fault: Fault,
     pub left: u64,
+    /// Room left, for [`Action::FullAfter`] (`None` once it is full).
+    pub room: Option<u64>,
 }
 
 impl Armed {
-    /// Counts a call of `syscall` on `paths`; whether the fault fires at it.
-    pub fn count(&mut self, syscall: Syscall, paths: &[&std::path::Path]) -> bool {
+    pub fn new(id: FaultId, fault: Fault) -> Self {
+        let room = match fault.action {
+            Action::FullAfter { bytes, .. } => Some(bytes),
+            _ => None,
+        };
+        Armed {
+            id,
+            left: fault.after,
+            fault,
+            room,
+        }
+    }
+
+    /// Counts a call of `syscall` on `paths` (a write of `requested` bytes); what the fault
+    /// does to it, if it fires.
+    pub fn count(
+        &mut self,
+        syscall: Syscall,
+        paths: &[&std::path::Path],
+        requested: u64,
+    ) -> Option<Action> {
+        if !self.matches(syscall, paths) {
+            return None;
+        }
+        let Action::FullAfter { errno, .. } = self.fault.action else {
+            return Some(self.fault.action);
+        };
+        match self.room {
+            Some(room) if requested <= room => {
+                self.room = Some(room - requested);
+                None
+            }
+            Some(room) => {
+                self.room = None;
+                Some(Action::PartialThenFail { bytes: room, errno })
+            }
+            None => Some(Action::Fail(errno)),
+        }
+    }
+
+    fn matches(&mut self, syscall: Syscall, paths: &[&std::path::Path]) -> bool {
         let Some(kind) = CallKind::of(syscall) else {
             return false;
         };

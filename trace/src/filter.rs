@@ -43,7 +43,11 @@ pub const TABLE: &[(Syscall, i64, Rule)] = &[
     (Syscall::Pwritev2, libc::SYS_pwritev2, Rule::FdAbove2),
     (Syscall::Fsync, libc::SYS_fsync, Rule::Always),
     (Syscall::Fdatasync, libc::SYS_fdatasync, Rule::Always),
-    (Syscall::SyncFileRange, libc::SYS_sync_file_range, Rule::Always),
+    (
+        Syscall::SyncFileRange,
+        libc::SYS_sync_file_range,
+        Rule::Always,
+    ),
     (Syscall::Syncfs, libc::SYS_syncfs, Rule::Always),
     (Syscall::Sync, libc::SYS_sync, Rule::Always),
     (Syscall::Rename, libc::SYS_rename, Rule::Always),
@@ -68,10 +72,18 @@ pub const TABLE: &[(Syscall, i64, Rule)] = &[
     (Syscall::Linkat, libc::SYS_linkat, Rule::Always),
     (Syscall::Symlink, libc::SYS_symlink, Rule::Always),
     (Syscall::Symlinkat, libc::SYS_symlinkat, Rule::Always),
-    (Syscall::CopyFileRange, libc::SYS_copy_file_range, Rule::Always),
+    (
+        Syscall::CopyFileRange,
+        libc::SYS_copy_file_range,
+        Rule::Always,
+    ),
     (Syscall::Sendfile, libc::SYS_sendfile, Rule::Always),
     (Syscall::Splice, libc::SYS_splice, Rule::Always),
-    (Syscall::IoUringSetup, libc::SYS_io_uring_setup, Rule::Always),
+    (
+        Syscall::IoUringSetup,
+        libc::SYS_io_uring_setup,
+        Rule::Always,
+    ),
 ];
 
 /// The call with number `nr`, if the recorder stops at it.
@@ -98,7 +110,7 @@ pub struct Insn {
 }
 
 // BPF opcodes (linux/bpf_common.h).
-const LD_W_ABS: u16 = 0x00 | 0x00 | 0x20; // BPF_LD | BPF_W | BPF_ABS
+const LD_W_ABS: u16 = 0x20; // BPF_LD (0) | BPF_W (0) | BPF_ABS (0x20)
 const JEQ_K: u16 = 0x05 | 0x10; // BPF_JMP | BPF_JEQ | BPF_K
 const JGT_K: u16 = 0x05 | 0x20; // BPF_JMP | BPF_JGT | BPF_K
 const JGE_K: u16 = 0x05 | 0x30; // BPF_JMP | BPF_JGE | BPF_K
@@ -255,7 +267,12 @@ mod tests {
             };
             assert_eq!(verdict(nr, args), TRACE, "{name:?}");
         }
-        for nr in [libc::SYS_read, libc::SYS_getpid, libc::SYS_lseek, libc::SYS_fstat] {
+        for nr in [
+            libc::SYS_read,
+            libc::SYS_getpid,
+            libc::SYS_lseek,
+            libc::SYS_fstat,
+        ] {
             assert_eq!(verdict(nr, [3; 6]), ALLOW, "{nr}");
         }
     }
@@ -265,7 +282,10 @@ mod tests {
         assert_eq!(verdict(libc::SYS_write, [1, 0, 0, 0, 0, 0]), ALLOW);
         assert_eq!(verdict(libc::SYS_write, [2, 0, 0, 0, 0, 0]), ALLOW);
         assert_eq!(verdict(libc::SYS_write, [3, 0, 0, 0, 0, 0]), TRACE);
-        assert_eq!(verdict(libc::SYS_writev, [1 << 40 | 1, 0, 0, 0, 0, 0]), ALLOW);
+        assert_eq!(
+            verdict(libc::SYS_writev, [1 << 40 | 1, 0, 0, 0, 0, 0]),
+            ALLOW
+        );
         let getfl = [3, libc::F_GETFL as u64, 0, 0, 0, 0];
         assert_eq!(verdict(libc::SYS_fcntl, getfl), ALLOW);
         let dupfd = [3, libc::F_DUPFD as u64, 0, 0, 0, 0];

@@ -62,7 +62,9 @@ pub mod recorder;
 mod sys;
 mod tracer;
 
-pub use event::{BlindSpot, Call, Errno, Event, FileId, Op, ProcessEvent, Seen, SeenKind, Syscall, What};
+pub use event::{
+    BlindSpot, Call, Errno, Event, FileId, Op, ProcessEvent, Seen, SeenKind, Syscall, What,
+};
 pub use fault::{Action, CallKind, Fault, FaultError, FaultId, Fired, Match, Revert};
 pub use persist::{FileCrashState, PathState, Persistence, Unmodellable};
 pub use recorder::{Config, Exit, Pipes, Recorder, Spawn, SpawnError};

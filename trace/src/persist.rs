@@ -51,7 +51,11 @@ use crate::event::{BlindSpot, Call, Errno, Event, FileId, Op, Seen, SeenKind, Sy
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Unmodellable {
     #[error("{path:?}: {len} bytes at offset {offset} overwritten with other bytes before they were synced (crash states would mix old and new bytes)")]
-    Overwrite { path: PathBuf, offset: u64, len: u64 },
+    Overwrite {
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+    },
     #[error("{path:?}: fallocate with mode {mode:#x} (punching or moving ranges) before a sync")]
     Fallocate { path: PathBuf, mode: i32 },
     #[error("{path:?}: mapped shared and writable; stores through the mapping are not seen")]
@@ -70,14 +74,24 @@ pub enum Unmodellable {
     Unfinished { path: PathBuf, syscall: Syscall },
     #[error("{path:?}: {len} bytes when first seen, over the limit of what is read")]
     TooLarge { path: PathBuf, len: u64 },
-    #[error("{path:?}: a write of {len} bytes at offset {offset} was longer than what is captured")]
-    WriteNotCaptured { path: PathBuf, offset: u64, len: u64 },
+    #[error(
+        "{path:?}: a write of {len} bytes at offset {offset} was longer than what is captured"
+    )]
+    WriteNotCaptured {
+        path: PathBuf,
+        offset: u64,
+        len: u64,
+    },
     #[error("{path:?}: written before it was ever seen")]
     NeverSeen { path: PathBuf },
     #[error("rename from {from:?} to {to:?} across directories (or in or out of the watched one)")]
     RenameAcrossDirectories { from: PathBuf, to: PathBuf },
     #[error("rename of {from:?} and {to:?} with flags {flags:#x} (an exchange or a whiteout)")]
-    RenameFlags { from: PathBuf, to: PathBuf, flags: u32 },
+    RenameFlags {
+        from: PathBuf,
+        to: PathBuf,
+        flags: u32,
+    },
     #[error("directory {from:?} renamed to {to:?}: the paths under it moved")]
     DirectoryRenamed { from: PathBuf, to: PathBuf },
     #[error("{path:?}: the trace never touched this path")]
@@ -351,7 +365,10 @@ pub struct Persistence {
 }
 
 fn split(path: &Path) -> Option<(PathBuf, OsString)> {
-    Some((path.parent()?.to_path_buf(), path.file_name()?.to_os_string()))
+    Some((
+        path.parent()?.to_path_buf(),
+        path.file_name()?.to_os_string(),
+    ))
 }
 
 impl Persistence {
@@ -369,7 +386,10 @@ impl Persistence {
     }
 
     /// The model of `events`, from an empty one.
-    pub fn from_events<'a>(root: impl Into<PathBuf>, events: impl IntoIterator<Item = &'a Event>) -> Self {
+    pub fn from_events<'a>(
+        root: impl Into<PathBuf>,
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Self {
         let mut model = Persistence::new(root);
         for event in events {
             model.apply(event);
@@ -490,31 +510,52 @@ impl Persistence {
             }
             return;
         }
-        let failed = match call.result {
-            Ok(_) => None,
-            Err(errno) => Some(errno),
-        };
+        let failed = call.result.err();
         match (&call.op, failed) {
-            (Op::Sync { path, dir: true, .. }, None) => self.dir(path).sync(),
+            (
+                Op::Sync {
+                    path, dir: true, ..
+                },
+                None,
+            ) => self.dir(path).sync(),
             (Op::Sync { path, file, .. }, None) => self.inode(*file, path).sync(),
-            (Op::Sync { path, file, dir: false, .. }, Some(errno)) if sync_error_loses_data(errno) => {
-                self.inode(*file, path).drop_pending()
-            }
+            (
+                Op::Sync {
+                    path,
+                    file,
+                    dir: false,
+                    ..
+                },
+                Some(errno),
+            ) if sync_error_loses_data(errno) => self.inode(*file, path).drop_pending(),
             (Op::SyncAll { .. }, None) => {
                 self.inodes.values_mut().for_each(Inode::sync);
                 self.dirs.values_mut().for_each(Dir::sync);
             }
             (_, Some(_)) => {}
-            (Op::Open { path, flags, file: Some(file), created, dir: false, .. }, None) => {
-                self.open(path, *flags, *file, *created)
-            }
+            (
+                Op::Open {
+                    path,
+                    flags,
+                    file: Some(file),
+                    created,
+                    dir: false,
+                    ..
+                },
+                None,
+            ) => self.open(path, *flags, *file, *created),
             (Op::Rename { from, to, flags }, None) => self.rename(from, to, *flags),
             (Op::Unlink { path, .. }, None) => {
                 if let Some((parent, name)) = split(path) {
                     self.dir(&parent).push(DirOp::Unlink { name });
                 }
             }
-            (Op::Truncate { path, file, len, .. }, None) => {
+            (
+                Op::Truncate {
+                    path, file, len, ..
+                },
+                None,
+            ) => {
                 let node = self.inode(*file, path);
                 if *len > MODEL_FILE_LEN_MAX {
                     node.lasting.get_or_insert(Unmodellable::TooLarge {
@@ -525,7 +566,17 @@ impl Persistence {
                     node.push(FileOp::SetLen(*len));
                 }
             }
-            (Op::Fallocate { path, file, mode, offset, len, .. }, None) => {
+            (
+                Op::Fallocate {
+                    path,
+                    file,
+                    mode,
+                    offset,
+                    len,
+                    ..
+                },
+                None,
+            ) => {
                 let node = self.inode(*file, path);
                 let end = offset.saturating_add(*len);
                 match *mode {

@@ -316,7 +316,10 @@ mod tests {
     #[test]
     fn paths_are_normalized_lexically() {
         let base = Path::new("/work/dir");
-        assert_eq!(normalize(base, Path::new("a/./b/../c")), Path::new("/work/dir/a/c"));
+        assert_eq!(
+            normalize(base, Path::new("a/./b/../c")),
+            Path::new("/work/dir/a/c")
+        );
         assert_eq!(normalize(base, Path::new("/x/../../y")), Path::new("/y"));
         assert_eq!(normalize(base, Path::new("..")), Path::new("/work"));
         assert_eq!(normalize(base, Path::new("")), Path::new("/work/dir"));

@@ -225,39 +225,43 @@ impl Shared {
 
     /// Counts a call against the armed faults; the fault that fires at it, if any (a
     /// short write that must be followed by a failure arms that failure).
-    pub fn fire(&self, syscall: crate::event::Syscall, paths: &[&Path]) -> Option<Fired> {
+    pub fn fire(
+        &self,
+        syscall: crate::event::Syscall,
+        paths: &[&Path],
+        requested: u64,
+    ) -> Option<Fired> {
         let mut state = self.lock();
         let mut fired = None;
         for armed in &mut state.armed {
-            if armed.count(syscall, paths) && fired.is_none() {
-                fired = Some((armed.id, armed.fault.clone()));
+            if let Some(action) = armed.count(syscall, paths, requested) {
+                fired.get_or_insert((armed.id, armed.fault.clone(), action));
             }
         }
-        let (id, fault) = fired?;
+        let (id, fault, action) = fired?;
+        // Once: done (a full disk's room is freed); sticky: it keeps firing (a full disk
+        // stays full).
         if !fault.sticky {
             state.armed.retain(|a| a.id != id);
         }
-        if let Action::ShortThenFail { errno, .. } = fault.action {
+        if let Action::ShortThenFail { errno, .. } = action {
             let next = FaultId(state.next_fault);
             state.next_fault += 1;
             let path = paths.first().map(|p| p.to_path_buf());
-            state.armed.push(Armed {
-                id: next,
-                fault: Fault {
-                    matching: Match {
-                        kind: CallKind::Write,
-                        path,
-                    },
-                    after: 0,
-                    action: Action::Fail(errno),
-                    sticky: false,
+            let follow_up = Fault {
+                matching: Match {
+                    kind: CallKind::Write,
+                    path,
                 },
-                left: 0,
-            });
+                after: 0,
+                action: Action::Fail(errno),
+                sticky: false,
+            };
+            state.armed.push(Armed::new(next, follow_up));
         }
         Some(Fired {
             id,
-            action: fault.action,
+            action,
             revert: None,
         })
     }
@@ -312,7 +316,8 @@ fn find_program(program: &OsStr) -> Result<PathBuf, SpawnError> {
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
         .find(|candidate| {
-            fs::metadata(candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
         })
         .ok_or_else(not_found)
 }
@@ -345,7 +350,10 @@ impl Owned {
             })
             .collect::<Result<_, _>>()?;
         let cwd = match &spawn.cwd {
-            Some(dir) => Some(cstring(dir.as_os_str().as_bytes(), "the working directory")?),
+            Some(dir) => Some(cstring(
+                dir.as_os_str().as_bytes(),
+                "the working directory",
+            )?),
             None => None,
         };
         Ok(Owned {
@@ -572,7 +580,10 @@ impl Recorder {
         if lexical.starts_with(&self.root) {
             return lexical;
         }
-        match (lexical.parent().and_then(|p| fs::canonicalize(p).ok()), lexical.file_name()) {
+        match (
+            lexical.parent().and_then(|p| fs::canonicalize(p).ok()),
+            lexical.file_name(),
+        ) {
             (Some(parent), Some(name)) => parent.join(name),
             _ => lexical,
         }
@@ -597,8 +608,7 @@ impl Recorder {
         let mut state = self.shared.lock();
         let id = FaultId(state.next_fault);
         state.next_fault += 1;
-        let left = fault.after;
-        state.armed.push(Armed { id, fault, left });
+        state.armed.push(Armed::new(id, fault));
         Ok(id)
     }
 

@@ -78,7 +78,13 @@ fn child(plan: &Plan<'_>) -> ! {
             // SAFETY: `program`, `argv` and `envp` are valid NUL-terminated strings and
             // null-terminated pointer arrays that the parent keeps alive across the fork
             // (the child has a copy of its memory).
-            unsafe { libc::execve(plan.program.as_ptr(), plan.argv.as_ptr(), plan.envp.as_ptr()) };
+            unsafe {
+                libc::execve(
+                    plan.program.as_ptr(),
+                    plan.argv.as_ptr(),
+                    plan.envp.as_ptr(),
+                )
+            };
             nix::errno::Errno::last_raw()
         }
         Err(e) => e as i32,

@@ -107,9 +107,10 @@ enum Partial {
         /// Where the bytes are (one buffer, or the iovec array and its count).
         source: Source,
         requested: u64,
-        /// Offset asked for (`pwrite`), unless the descriptor appends.
-        at: Option<u64>,
-        appends: bool,
+        /// Where the bytes go, as known at the entry: the end of the file for an appending
+        /// write, the offset asked for by `pwrite`, else the descriptor's position. (Another
+        /// thread moving the position or appending meanwhile is not accounted for.)
+        offset: u64,
         synchronous: bool,
     },
     /// Complete at entry; only the result is missing.
@@ -140,6 +141,20 @@ fn errno_result(raw: i64) -> Result<u64, Errno> {
     } else {
         Ok(raw as u64)
     }
+}
+
+/// The bytes a write put in the file, read from the child's buffers (at most
+/// [`WRITE_CAPTURE_MAX`]), and whether that is all of them.
+fn captured(tid: u32, source: Source, written: u64) -> (Vec<u8>, bool) {
+    let captured = written.min(WRITE_CAPTURE_MAX);
+    let data = match source {
+        Source::Buffer(buf) => proc::read_mem(tid, buf, captured as usize),
+        Source::Vector { iov, count } => {
+            proc::read_iovecs(tid, iov, count).and_then(|v| proc::gather(tid, &v, captured))
+        }
+    };
+    let complete = data.is_some() && captured == written;
+    (data.unwrap_or_default(), complete)
 }
 
 fn at_fd(raw: u64) -> i32 {
@@ -212,9 +227,11 @@ impl Tracer {
 
     fn on_status(&mut self, status: WaitStatus) {
         match status {
-            WaitStatus::Exited(pid, code) => {
-                self.gone(pid.as_raw() as u32, Exit::Exited(code), ProcessEvent::Exited { code })
-            }
+            WaitStatus::Exited(pid, code) => self.gone(
+                pid.as_raw() as u32,
+                Exit::Exited(code),
+                ProcessEvent::Exited { code },
+            ),
             WaitStatus::Signaled(pid, signal, _) => self.gone(
                 pid.as_raw() as u32,
                 Exit::Killed(signal as i32),
@@ -242,7 +259,11 @@ impl Tracer {
                 Partial::Write { target, .. } => target.path.clone(),
                 Partial::Ready(op) => op.path().map(Path::to_path_buf).unwrap_or_default(),
             };
-            self.record(tgid, tid, What::BlindSpot(BlindSpot::Unfinished { syscall, path }));
+            self.record(
+                tgid,
+                tid,
+                What::BlindSpot(BlindSpot::Unfinished { syscall, path }),
+            );
         }
         self.record(tgid, tid, What::Process(event));
         self.shared.forget_task(tid);
@@ -313,8 +334,7 @@ impl Tracer {
                 // The thread that called execve now has the thread group's id; the others
                 // are gone.
                 let tgid = proc::tgid(tid).unwrap_or(tid);
-                self.tasks
-                    .retain(|&t, task| t == tid || task.tgid != tgid);
+                self.tasks.retain(|&t, task| t == tid || task.tgid != tgid);
                 let task = self.task(tid);
                 task.tgid = tgid;
                 task.pending = None;
@@ -509,24 +529,30 @@ impl Tracer {
                     _ => {
                         let iovecs = proc::read_iovecs(tid, a[1], a[2])?;
                         let total = iovecs.iter().fold(0u64, |t, v| t.saturating_add(v.len));
-                        (Source::Vector { iov: a[1], count: a[2] }, total)
+                        (
+                            Source::Vector {
+                                iov: a[1],
+                                count: a[2],
+                            },
+                            total,
+                        )
                     }
                 };
-                let descriptor_appends = info.flags & libc::O_APPEND != 0;
-                let (at, appends) = match syscall {
-                    S::Write | S::Writev => (None, descriptor_appends),
-                    // pwrite on an O_APPEND descriptor appends on Linux, whatever the offset.
-                    S::Pwrite64 | S::Pwritev => (Some(a[3]), descriptor_appends),
-                    _ if a[3] as i64 == -1 => (None, descriptor_appends),
-                    _ => (Some(a[3]), descriptor_appends || a[5] & RWF_APPEND != 0),
+                // pwrite on an O_APPEND descriptor appends on Linux, whatever the offset.
+                let appends = info.flags & libc::O_APPEND != 0
+                    || (syscall == S::Pwritev2 && a[5] & RWF_APPEND != 0);
+                let offset = match syscall {
+                    _ if appends => target.len,
+                    S::Write | S::Writev => info.pos,
+                    S::Pwritev2 if a[3] as i64 == -1 => info.pos,
+                    _ => a[3],
                 };
                 Some(Partial::Write {
                     fd,
                     target,
                     source,
                     requested,
-                    at,
-                    appends,
+                    offset,
                     synchronous: info.flags & O_SYNC_BITS != 0,
                 })
             }
@@ -572,7 +598,11 @@ impl Tracer {
                     _ => (
                         self.any_path_at(tid, at_fd(a[0]), a[1]),
                         self.any_path_at(tid, at_fd(a[2]), a[3]),
-                        if syscall == S::Renameat2 { a[4] as u32 } else { 0 },
+                        if syscall == S::Renameat2 {
+                            a[4] as u32
+                        } else {
+                            0
+                        },
                     ),
                 };
                 let (from, to) = (from?, to?);
@@ -673,7 +703,8 @@ impl Tracer {
                     S::Fcntl => Some(a[2] as i32),
                     _ => Some(a[1] as i32),
                 };
-                if matches!(syscall, S::Dup2 | S::Dup3) && new.is_some_and(|n| (0..=2).contains(&n)) {
+                if matches!(syscall, S::Dup2 | S::Dup3) && new.is_some_and(|n| (0..=2).contains(&n))
+                {
                     self.record(
                         pid,
                         tid,
@@ -761,11 +792,16 @@ impl Tracer {
             Partial::Ready(Op::Rename { from, to, .. }) => vec![from, to],
             Partial::Ready(op) => op.path().into_iter().collect(),
         };
-        let Some(fired) = self.shared.fire(pending.syscall, &paths) else {
+        let requested = match &pending.call {
+            Partial::Write { requested, .. } => *requested,
+            _ => 0,
+        };
+        let Some(fired) = self.shared.fire(pending.syscall, &paths, requested) else {
             return;
         };
         match fired.action {
-            Action::Fail(errno) => {
+            // A full disk fires as the action it amounts to (see `Armed::count`).
+            Action::Fail(errno) | Action::FullAfter { errno, .. } => {
                 regs.orig_rax = u64::MAX;
                 let _ = ptrace::setregs(pid, regs);
                 pending.forced = Some(errno);
@@ -881,13 +917,22 @@ impl Tracer {
                 ref target,
                 source,
                 requested,
-                at,
-                appends,
+                offset,
                 synchronous,
             } => {
                 // A skipped call returns ENOSYS: nothing written.
                 let written = real.unwrap_or(0);
-                self.write_op(tid, fd, target, source, requested, at, appends, synchronous, written)
+                let (data, complete) = captured(tid, source, written);
+                Op::Write {
+                    fd,
+                    path: target.path.clone(),
+                    file: target.file,
+                    offset,
+                    requested,
+                    data,
+                    complete,
+                    synchronous,
+                }
             }
             Partial::Ready(ref op) => op.clone(),
         };
@@ -896,7 +941,16 @@ impl Tracer {
             None => real,
         };
         let mut fired = pending.fired.clone();
-        if let (Some(fired), Op::Sync { file, dir: false, fd, .. }) = (fired.as_mut(), &op) {
+        if let (
+            Some(fired),
+            Op::Sync {
+                file,
+                dir: false,
+                fd,
+                ..
+            },
+        ) = (fired.as_mut(), &op)
+        {
             if let Err(errno) = result {
                 if persist::sync_error_loses_data(errno) {
                     fired.revert = Some(self.revert(tid, *fd, *file));
@@ -925,45 +979,6 @@ impl Tracer {
             proc::write_iovec(tid, iov, i, old);
         }
         let _ = ptrace::setregs(Pid::from_raw(tid as i32), regs);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn write_op(
-        &self,
-        tid: u32,
-        fd: i32,
-        target: &FdTarget,
-        source: Source,
-        requested: u64,
-        at: Option<u64>,
-        appends: bool,
-        synchronous: bool,
-        written: u64,
-    ) -> Op {
-        let captured = written.min(WRITE_CAPTURE_MAX);
-        let data = match source {
-            Source::Buffer(buf) => proc::read_mem(tid, buf, captured as usize),
-            Source::Vector { iov, count } => proc::read_iovecs(tid, iov, count)
-                .and_then(|v| proc::gather(tid, &v, captured)),
-        };
-        let complete = data.is_some() && captured == written;
-        let data = data.unwrap_or_default();
-        let after = proc::fd_stat(tid, fd, target.path.clone());
-        let offset = match (at, appends) {
-            (Some(at), false) => at,
-            (_, true) => after.as_ref().map_or(0, |t| t.len.saturating_sub(written)),
-            (None, false) => proc::fd_info(tid, fd).map_or(0, |i| i.pos.saturating_sub(written)),
-        };
-        Op::Write {
-            fd,
-            path: target.path.clone(),
-            file: target.file,
-            offset,
-            requested,
-            data,
-            complete,
-            synchronous,
-        }
     }
 
     /// After an injected writeback error: puts the file back to its last synced contents,

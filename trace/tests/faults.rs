@@ -29,6 +29,17 @@ fn only_file(states: Vec<PathState>) -> Vec<FileCrashState> {
         .collect()
 }
 
+/// A crash can leave `name` only as `bytes`, all of them durable.
+fn every_crash_keeps_exactly(s: &Served, name: &str, bytes: &[u8]) {
+    let states = only_file(s.recorder.crash_states(&s.path(name)).unwrap());
+    let whole = FileCrashState {
+        bytes: bytes.to_vec(),
+        durable_len: bytes.len(),
+        write_ends: vec![],
+    };
+    assert_eq!(states, [whole]);
+}
+
 #[test]
 fn a_failed_fsync_returns_eio_and_loses_the_unsynced_bytes() {
     let mut s = Served::start();
@@ -38,18 +49,22 @@ fn a_failed_fsync_returns_eio_and_loses_the_unsynced_bytes() {
     assert_eq!(s.step("fsync a"), "ok 0");
     assert_eq!(s.step("write a world"), "ok 5");
     s.recorder.drain();
-    let id = s.recorder.arm(Fault::fail(CallKind::Sync, 0, Errno::EIO)).unwrap();
+    let id = s
+        .recorder
+        .arm(Fault::fail(CallKind::Sync, 0, Errno::EIO))
+        .unwrap();
     assert_eq!(s.step("fsync a"), "err 5");
     assert_eq!(fired(&s), [(id, Some(Revert::Reverted { len: 5 }))]);
     // Later reads show what a crash keeps: the synced bytes.
     assert_eq!(s.step("read a"), "\"hello\" ok 5");
-    let a = s.path("a");
-    let states = only_file(s.recorder.crash_states(&a).unwrap());
-    assert_eq!(states, [FileCrashState { bytes: b"hello".to_vec(), durable_len: 5, write_ends: vec![] }]);
+    every_crash_keeps_exactly(&s, "a", b"hello");
     // The descriptor's offset did not move back: the next write leaves a hole.
     s.recorder.drain();
     assert_eq!(s.step("write a again"), "ok 5");
-    assert_eq!(s.calls(), ["write a fd=3 at 10 asked 5 wrote \"again\" -> 5"]);
+    assert_eq!(
+        s.calls(),
+        ["write a fd=3 at 10 asked 5 wrote \"again\" -> 5"]
+    );
     assert_eq!(s.step("read a"), "\"hello.....again\" ok 15");
     // A later fsync succeeds (the error is reported once).
     assert_eq!(s.step("fsync a"), "ok 0");
@@ -63,7 +78,9 @@ fn an_interrupted_fsync_returns_eintr_and_loses_nothing() {
     s.step("fsyncdir .");
     s.step("write a hello");
     s.recorder.drain();
-    s.recorder.arm(Fault::fail(CallKind::Sync, 0, Errno::EINTR)).unwrap();
+    s.recorder
+        .arm(Fault::fail(CallKind::Sync, 0, Errno::EINTR))
+        .unwrap();
     // Rust's `File::sync_all` retries on EINTR: the program sees success, from the second
     // call.
     assert_eq!(s.step("fsync a"), "ok 0");
@@ -72,15 +89,22 @@ fn an_interrupted_fsync_returns_eintr_and_loses_nothing() {
         ["fsync a -> EINTR [fault Fail(Errno(4))]", "fsync a -> 0"]
     );
     assert_eq!(s.step("read a"), "\"hello\" ok 5");
-    let states = only_file(s.recorder.crash_states(&s.path("a")).unwrap());
-    assert_eq!(states, [FileCrashState { bytes: b"hello".to_vec(), durable_len: 5, write_ends: vec![] }]);
+    every_crash_keeps_exactly(&s, "a", b"hello");
 }
 
 #[test]
 fn a_full_disk_gives_a_short_write_then_enospc() {
     let mut s = Served::start();
     s.step("open a wc");
-    s.recorder.arm(Fault::write(0, Action::ShortThenFail { bytes: 3, errno: Errno::ENOSPC })).unwrap();
+    s.recorder
+        .arm(Fault::write(
+            0,
+            Action::ShortThenFail {
+                bytes: 3,
+                errno: Errno::ENOSPC,
+            },
+        ))
+        .unwrap();
     assert_eq!(s.step("write a hello"), "ok 3");
     assert_eq!(s.step("write a lo"), "err 28");
     assert_eq!(s.step("write a lo"), "ok 2", "the failure comes once");
@@ -101,24 +125,44 @@ fn a_write_over_the_size_limit_lands_in_part_and_returns_efbig() {
     let mut s = Served::start();
     s.step("open a wc");
     s.step("fsyncdir .");
-    let fault = Fault::write(0, Action::PartialThenFail { bytes: 2, errno: Errno::EFBIG });
+    let fault = Fault::write(
+        0,
+        Action::PartialThenFail {
+            bytes: 2,
+            errno: Errno::EFBIG,
+        },
+    );
     s.recorder.arm(fault).unwrap();
     assert_eq!(s.step("write a hello"), "err 27");
     assert_eq!(s.step("read a"), "\"he\" ok 2");
     let states = only_file(s.recorder.crash_states(&s.path("a")).unwrap());
-    assert_eq!(states.last().map(|f| f.bytes.clone()), Some(b"he".to_vec()), "the model has the landed bytes");
+    assert_eq!(
+        states.last().map(|f| f.bytes.clone()),
+        Some(b"he".to_vec()),
+        "the model has the landed bytes"
+    );
 }
 
 #[test]
 fn short_writes_write_what_they_say_for_every_kind_of_write() {
     let mut s = Served::start();
     s.step("open a wc");
-    s.recorder.arm(Fault::write(0, Action::Short { bytes: 2 })).unwrap();
+    s.recorder
+        .arm(Fault::write(0, Action::Short { bytes: 2 }))
+        .unwrap();
     assert_eq!(s.step("write a hello"), "ok 2");
-    s.recorder.arm(Fault::write(0, Action::Short { bytes: 3 })).unwrap();
+    s.recorder
+        .arm(Fault::write(0, Action::Short { bytes: 3 }))
+        .unwrap();
     assert_eq!(s.step("writev a ab cd ef"), "ok 3");
-    assert_eq!(s.step("writev a gh ij"), "ok 4", "a write after the fault is whole");
-    s.recorder.arm(Fault::write(0, Action::Short { bytes: 1 })).unwrap();
+    assert_eq!(
+        s.step("writev a gh ij"),
+        "ok 4",
+        "a write after the fault is whole"
+    );
+    s.recorder
+        .arm(Fault::write(0, Action::Short { bytes: 1 }))
+        .unwrap();
     assert_eq!(s.step("pwrite a 9 XYZ"), "ok 1");
     assert_eq!(s.step("read a"), "\"heabcghijX\" ok 10");
 }
@@ -127,7 +171,9 @@ fn short_writes_write_what_they_say_for_every_kind_of_write() {
 fn an_interrupted_write_returns_eintr_and_writes_nothing() {
     let mut s = Served::start();
     s.step("open a wc");
-    s.recorder.arm(Fault::fail(CallKind::Write, 0, Errno::EINTR)).unwrap();
+    s.recorder
+        .arm(Fault::fail(CallKind::Write, 0, Errno::EINTR))
+        .unwrap();
     assert_eq!(s.step("write a hello"), "err 4");
     assert_eq!(s.step("read a"), "\"\" ok 0");
 }
@@ -138,17 +184,27 @@ fn faults_count_matching_calls_by_kind_and_file() {
     s.step("open a wc");
     s.step("open b wc");
     let b = s.path("b");
-    let id = s.recorder.arm(Fault::fail(CallKind::Write, 1, Errno::EIO).on(&b)).unwrap();
+    let id = s
+        .recorder
+        .arm(Fault::fail(CallKind::Write, 1, Errno::EIO).on(&b))
+        .unwrap();
     assert_eq!(s.step("write a 1"), "ok 1", "another file");
     assert_eq!(s.step("fsync b"), "ok 0", "another kind");
-    assert_eq!(s.step("write b 1"), "ok 1", "the first matching call is let through");
+    assert_eq!(
+        s.step("write b 1"),
+        "ok 1",
+        "the first matching call is let through"
+    );
     assert_eq!(s.step("write b 2"), "err 5");
     assert_eq!(s.step("write b 3"), "ok 1", "once");
     let (events, _) = s.recorder.drain();
     let failed: Vec<_> = events
         .iter()
         .filter_map(|e| match &e.what {
-            What::Call(c) if c.fault.is_some() => Some((c.fault.as_ref().map(|f| f.id), c.op.path().map(|p| p.to_path_buf()))),
+            What::Call(c) if c.fault.is_some() => Some((
+                c.fault.as_ref().map(|f| f.id),
+                c.op.path().map(|p| p.to_path_buf()),
+            )),
             _ => None,
         })
         .collect();
@@ -172,11 +228,15 @@ fn a_sticky_fault_keeps_failing() {
 #[test]
 fn opens_renames_and_other_calls_fail_without_effect() {
     let mut s = Served::start();
-    s.recorder.arm(Fault::fail(CallKind::Open, 0, Errno(libc::EACCES))).unwrap();
+    s.recorder
+        .arm(Fault::fail(CallKind::Open, 0, Errno(libc::EACCES)))
+        .unwrap();
     assert_eq!(s.step("open a wc"), "err 13");
     assert_eq!(s.step("read a"), "err 2", "not created");
     assert_eq!(s.step("open a wc"), "ok 0");
-    s.recorder.arm(Fault::fail(CallKind::Rename, 0, Errno::EIO)).unwrap();
+    s.recorder
+        .arm(Fault::fail(CallKind::Rename, 0, Errno::EIO))
+        .unwrap();
     assert_eq!(s.step("rename a b"), "err 5");
     assert_eq!(s.step("read a"), "\"\" ok 0", "not renamed");
     for (kind, step) in [
@@ -195,12 +255,18 @@ fn opens_renames_and_other_calls_fail_without_effect() {
 fn write_only_actions_refuse_other_kinds() {
     let s = Served::start();
     let fault = Fault {
-        matching: Match { kind: CallKind::Sync, path: None },
+        matching: Match {
+            kind: CallKind::Sync,
+            path: None,
+        },
         after: 0,
         action: Action::Short { bytes: 1 },
         sticky: false,
     };
-    assert!(matches!(s.recorder.arm(fault), Err(FaultError::NotAWrite { .. })));
+    assert!(matches!(
+        s.recorder.arm(fault),
+        Err(FaultError::NotAWrite { .. })
+    ));
 }
 
 #[test]
@@ -209,7 +275,9 @@ fn a_failed_fsync_is_recorded_as_the_program_saw_it() {
     s.step("open a wc");
     s.step("write a x");
     s.recorder.drain();
-    s.recorder.arm(Fault::fail(CallKind::Sync, 0, Errno::EIO)).unwrap();
+    s.recorder
+        .arm(Fault::fail(CallKind::Sync, 0, Errno::EIO))
+        .unwrap();
     s.step("fsync a");
     let (events, _) = s.recorder.drain();
     let call = events.iter().find_map(|e| match &e.what {
@@ -217,6 +285,51 @@ fn a_failed_fsync_is_recorded_as_the_program_saw_it() {
         _ => None,
     });
     let call = call.expect("the fsync");
-    assert!(matches!(call.op, Op::Sync { dir: false, data_only: false, .. }));
+    assert!(matches!(
+        call.op,
+        Op::Sync {
+            dir: false,
+            data_only: false,
+            ..
+        }
+    ));
     assert_eq!(call.result, Err(Errno::EIO));
+}
+
+#[test]
+fn a_disk_with_little_room_fills_up_in_the_middle_of_a_write() {
+    let mut s = Served::start();
+    s.step("open a wc");
+    let full = Fault::write(
+        0,
+        Action::FullAfter {
+            bytes: 7,
+            errno: Errno::ENOSPC,
+        },
+    );
+    let id = s.recorder.arm(full).unwrap();
+    assert_eq!(s.step("write a hello"), "ok 5", "fits");
+    assert_eq!(s.step("write a world"), "err 28", "crosses the limit");
+    assert_eq!(s.step("read a"), "\"hellowo\" ok 7", "what fitted landed");
+    assert_eq!(s.step("write a again"), "ok 5", "once: the room is freed");
+    let fired = fired(&s);
+    assert_eq!(fired.iter().map(|f| f.0).collect::<Vec<_>>(), [id]);
+}
+
+#[test]
+fn a_sticky_full_disk_stays_full() {
+    let mut s = Served::start();
+    s.step("open a wc");
+    let mut full = Fault::write(
+        0,
+        Action::FullAfter {
+            bytes: 2,
+            errno: Errno::ENOSPC,
+        },
+    );
+    full.sticky = true;
+    s.recorder.arm(full).unwrap();
+    assert_eq!(s.step("write a abc"), "err 28");
+    assert_eq!(s.step("write a d"), "err 28");
+    assert_eq!(s.step("read a"), "\"ab\" ok 2");
 }

@@ -22,18 +22,32 @@ fn a_hanging_child_is_killed_after_the_timeout_and_reported() {
     let started = Instant::now();
     assert_eq!(recorder.wait(Duration::from_millis(200)), Exit::TimedOut);
     assert!(started.elapsed() < Duration::from_secs(10));
-    assert!(gone_within(pid, Duration::from_secs(5)), "the child still runs");
+    assert!(
+        gone_within(pid, Duration::from_secs(5)),
+        "the child still runs"
+    );
 }
 
 #[test]
 fn dropping_the_recorder_kills_the_child_and_what_it_started() {
     let mut s = Served::start();
     let pid = s.recorder.pid();
-    let grandchild: u32 = s.step("spawn-hang").strip_prefix("ok ").unwrap().parse().unwrap();
+    let grandchild: u32 = s
+        .step("spawn-hang")
+        .strip_prefix("ok ")
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(alive(grandchild) && alive(pid));
     drop(s);
-    assert!(gone_within(pid, Duration::from_secs(5)), "the child still runs");
-    assert!(gone_within(grandchild, Duration::from_secs(5)), "the grandchild still runs");
+    assert!(
+        gone_within(pid, Duration::from_secs(5)),
+        "the child still runs"
+    );
+    assert!(
+        gone_within(grandchild, Duration::from_secs(5)),
+        "the grandchild still runs"
+    );
 }
 
 #[test]
@@ -45,29 +59,52 @@ fn killing_the_harness_kills_the_child() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(harness.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(harness.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let child: u32 = line.trim().parse().unwrap();
     assert!(alive(child));
     harness.kill().unwrap();
     harness.wait().unwrap();
-    assert!(gone_within(child, Duration::from_secs(5)), "the child outlived its harness");
+    assert!(
+        gone_within(child, Duration::from_secs(5)),
+        "the child outlived its harness"
+    );
 }
 
 #[test]
 fn a_program_that_cannot_start_is_an_error() {
     let dir = dir();
-    let missing = Recorder::spawn(Spawn::new("no-such-program-eaof", [""; 0]), Config::new(dir.path()));
-    assert!(matches!(missing, Err(SpawnError::NotFound { .. })), "{missing:?}");
+    let missing = Recorder::spawn(
+        Spawn::new("no-such-program-eaof", [""; 0]),
+        Config::new(dir.path()),
+    );
+    assert!(
+        matches!(missing, Err(SpawnError::NotFound { .. })),
+        "{missing:?}"
+    );
     let bogus = dir.path().join("bogus");
     std::fs::write(&bogus, b"\x7fELF garbage").unwrap();
     std::fs::set_permissions(&bogus, std::fs::Permissions::from_mode(0o755)).unwrap();
     let failed = Recorder::spawn(Spawn::new(&bogus, [""; 0]), Config::new(dir.path()));
     assert!(
-        matches!(failed, Err(SpawnError::Exec { errno: nix::errno::Errno::ENOEXEC, .. })),
+        matches!(
+            failed,
+            Err(SpawnError::Exec {
+                errno: nix::errno::Errno::ENOEXEC,
+                ..
+            })
+        ),
         "{failed:?}"
     );
-    let no_dir = Recorder::spawn(Spawn::new(FIXTURE, ["hang"]), Config::new(dir.path().join("none")));
-    assert!(matches!(no_dir, Err(SpawnError::Watch { .. })), "{no_dir:?}");
+    let no_dir = Recorder::spawn(
+        Spawn::new(FIXTURE, ["hang"]),
+        Config::new(dir.path().join("none")),
+    );
+    assert!(
+        matches!(no_dir, Err(SpawnError::Watch { .. })),
+        "{no_dir:?}"
+    );
 }
 
 #[test]

@@ -85,9 +85,9 @@ fn a_rust_program_s_calls_are_recorded_exactly() {
             "close c fd=5 -> 0",
         ]
     );
-    let synchronous = run.events.iter().any(|e| {
-        matches!(&e.what, What::Call(c) if matches!(c.op, Op::Write { synchronous: true, .. }))
-    });
+    let synchronous = run.events.iter().any(
+        |e| matches!(&e.what, What::Call(c) if matches!(c.op, Op::Write { synchronous: true, .. })),
+    );
     assert!(synchronous, "the O_SYNC write is marked");
 }
 
@@ -159,8 +159,13 @@ fn threads_and_child_processes_are_followed() {
     let mut writers = std::collections::BTreeMap::new();
     let mut child_calls = Vec::new();
     for event in &run.events {
-        let What::Call(call) = &event.what else { continue };
-        let path = call.op.path().map(|p| p.strip_prefix(&run.root).unwrap().display().to_string());
+        let What::Call(call) = &event.what else {
+            continue;
+        };
+        let path = call
+            .op
+            .path()
+            .map(|p| p.strip_prefix(&run.root).unwrap().display().to_string());
         if event.pid == main {
             if let Op::Write { data, .. } = &call.op {
                 writers.insert(path.clone().unwrap(), (event.tid, data.clone()));
@@ -177,11 +182,16 @@ fn threads_and_child_processes_are_followed() {
         assert_eq!(data, name.as_bytes());
     }
     let child = child_calls.first().map(|c| c.0).expect("the child's calls");
-    assert!(child_calls.iter().all(|c| c.0 == child && c.1.as_deref() == Some("z")));
+    assert!(child_calls
+        .iter()
+        .all(|c| c.0 == child && c.1.as_deref() == Some("z")));
     let started = run.events.iter().any(|e| {
         matches!(e.what, What::Process(ProcessEvent::Started { child: c, thread: false }) if c == child)
     });
-    let executed = run.events.iter().any(|e| e.pid == child && matches!(e.what, What::Process(ProcessEvent::Exec { .. })));
+    let executed = run
+        .events
+        .iter()
+        .any(|e| e.pid == child && matches!(e.what, What::Process(ProcessEvent::Exec { .. })));
     assert!(started && executed);
 }
 
@@ -220,7 +230,10 @@ fn a_shared_writable_mapping_is_a_blind_spot_and_unmodellable() {
         .expect("a blind spot");
     assert!(matches!(spot, BlindSpot::SharedMap { .. }), "{spot:?}");
     let states = run.recorder.crash_states(&run.root.join("a"));
-    assert!(matches!(states, Err(Unmodellable::SharedMap { .. })), "{states:?}");
+    assert!(
+        matches!(states, Err(Unmodellable::SharedMap { .. })),
+        "{states:?}"
+    );
 }
 
 #[test]
@@ -231,6 +244,9 @@ fn io_uring_is_refused_so_the_program_falls_back() {
         print(libc.syscall(425, 8, params), ctypes.get_errno())\n";
     let run = run_in(dir(), Spawn::new("python3", ["-c", script]));
     assert_eq!(run.stdout.trim(), format!("-1 {}", libc::ENOSYS));
-    let refused: Vec<_> = calls(&run).into_iter().filter(|c| c.starts_with("iouring")).collect();
+    let refused: Vec<_> = calls(&run)
+        .into_iter()
+        .filter(|c| c.starts_with("iouring"))
+        .collect();
     assert_eq!(refused, ["iouringsetup  -> ENOSYS"]);
 }

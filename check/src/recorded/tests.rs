@@ -110,7 +110,9 @@ impl Both {
                 self.names.insert(n, inode);
             }
             Step::Append(n, ref data) => {
-                let Some(&inode) = self.names.get(&n) else { return };
+                let Some(&inode) = self.names.get(&n) else {
+                    return;
+                };
                 let file = self.handles.get_mut(&inode).expect("open");
                 let offset = file.len().expect("len");
                 file.append(data).expect("append");
@@ -127,8 +129,14 @@ impl Both {
                 self.record(Syscall::Write, op, Ok(data.len() as u64));
             }
             Step::SetLen(n, len) => {
-                let Some(&inode) = self.names.get(&n) else { return };
-                self.handles.get_mut(&inode).expect("open").set_len(len).expect("set_len");
+                let Some(&inode) = self.names.get(&n) else {
+                    return;
+                };
+                self.handles
+                    .get_mut(&inode)
+                    .expect("open")
+                    .set_len(len)
+                    .expect("set_len");
                 let op = Op::Truncate {
                     fd: Some(3),
                     path: path(NAMES[n]),
@@ -138,7 +146,9 @@ impl Both {
                 self.record(Syscall::Ftruncate, op, Ok(0));
             }
             Step::Sync(n) | Step::FailedSync(n) => {
-                let Some(&inode) = self.names.get(&n) else { return };
+                let Some(&inode) = self.names.get(&n) else {
+                    return;
+                };
                 let fail = matches!(step, Step::FailedSync(_));
                 if fail {
                     self.disk.fail_sync_at(self.disk.sync_count(), Once::Once);
@@ -152,10 +162,16 @@ impl Both {
                     dir: false,
                     data_only: false,
                 };
-                self.record(Syscall::Fsync, op, if fail { Err(Errno::EIO) } else { Ok(0) });
+                self.record(
+                    Syscall::Fsync,
+                    op,
+                    if fail { Err(Errno::EIO) } else { Ok(0) },
+                );
             }
             Step::Rename(a, b) => {
-                let Some(&inode) = self.names.get(&a) else { return };
+                let Some(&inode) = self.names.get(&a) else {
+                    return;
+                };
                 self.disk
                     .rename(&path(NAMES[a]), &path(NAMES[b]))
                     .expect("rename");
@@ -186,16 +202,20 @@ impl Both {
 }
 
 fn uses_garbage(choice: &CrashChoice) -> bool {
-    choice
-        .files
-        .values()
-        .any(|c| matches!(c, FileCrash::Grown { fill: Fill::Garbage { .. }, .. }))
+    choice.files.values().any(|c| {
+        matches!(
+            c,
+            FileCrash::Grown {
+                fill: Fill::Garbage { .. },
+                ..
+            }
+        )
+    })
 }
 
 /// What the simulated disk's crash states leave at `at` (garbage fills left out: the two
 /// models draw garbage from different functions).
-fn sim_images(
-disk: &SimDisk, at: &Path, mode: CrashMode) -> BTreeSet<Option<Vec<u8>>> {
+fn sim_images(disk: &SimDisk, at: &Path, mode: CrashMode) -> BTreeSet<Option<Vec<u8>>> {
     disk.crash_states(mode)
         .into_iter()
         .filter(|s| !uses_garbage(&s.choice))
@@ -203,7 +223,11 @@ disk: &SimDisk, at: &Path, mode: CrashMode) -> BTreeSet<Option<Vec<u8>>> {
         .collect()
 }
 
-fn model_images(model: &Persistence, at: &Path, mode: CrashMode) -> Option<BTreeSet<Option<Vec<u8>>>> {
+fn model_images(
+    model: &Persistence,
+    at: &Path,
+    mode: CrashMode,
+) -> Option<BTreeSet<Option<Vec<u8>>>> {
     let alternatives = crash_states(model, at).ok()?;
     let mut out = BTreeSet::new();
     for alternative in &alternatives {
@@ -212,10 +236,12 @@ fn model_images(model: &Persistence, at: &Path, mode: CrashMode) -> Option<BTree
             let garbage = match (alternative, &image) {
                 (Alternative::File(state), Some(bytes)) => {
                     crate::crash::images(state, mode).iter().any(|i| {
-                        matches!(i.fill, Some(Fill::Garbage { .. })) && &i.build(&state.bytes) == bytes
-                    }) && !crate::crash::images(state, mode)
-                        .iter()
-                        .any(|i| !matches!(i.fill, Some(Fill::Garbage { .. })) && &i.build(&state.bytes) == bytes)
+                        matches!(i.fill, Some(Fill::Garbage { .. }))
+                            && &i.build(&state.bytes) == bytes
+                    }) && !crate::crash::images(state, mode).iter().any(|i| {
+                        !matches!(i.fill, Some(Fill::Garbage { .. }))
+                            && &i.build(&state.bytes) == bytes
+                    })
                 }
                 _ => false,
             };
@@ -272,10 +298,16 @@ fn a_new_file_is_absent_until_its_directory_is_synced() {
     let steps = [Create(0), Append(0, b"abc".to_vec())];
     let states = crash_states(&played(&steps), &log).unwrap();
     assert_eq!(states, [Alternative::Absent, file(b"abc", 0, &[3])]);
-    let states = crash_states(&played(&[Create(0), Append(0, b"abc".to_vec()), Sync(0)]), &log);
+    let states = crash_states(
+        &played(&[Create(0), Append(0, b"abc".to_vec()), Sync(0)]),
+        &log,
+    );
     assert_eq!(states.unwrap(), [Alternative::Absent, file(b"abc", 3, &[])]);
     let synced = [Create(0), Append(0, b"abc".to_vec()), Sync(0), SyncDir];
-    assert_eq!(crash_states(&played(&synced), &log).unwrap(), [file(b"abc", 3, &[])]);
+    assert_eq!(
+        crash_states(&played(&synced), &log).unwrap(),
+        [file(b"abc", 3, &[])]
+    );
 }
 
 #[test]
@@ -296,7 +328,10 @@ fn a_rename_not_yet_durable_leaves_the_old_file_or_the_new() {
     assert_eq!(states, [file(b"OLD", 3, &[]), file(b"NEW!", 4, &[])]);
     let mut durable = steps.to_vec();
     durable.push(SyncDir);
-    assert_eq!(crash_states(&played(&durable), &log).unwrap(), [file(b"NEW!", 4, &[])]);
+    assert_eq!(
+        crash_states(&played(&durable), &log).unwrap(),
+        [file(b"NEW!", 4, &[])]
+    );
 }
 
 #[test]
@@ -332,9 +367,21 @@ fn a_failed_sync_leaves_only_what_was_synced() {
 #[test]
 fn images_list_no_file_and_every_cut() {
     use Step::*;
-    let states = crash_states(&played(&[Create(0), Append(0, b"ab".to_vec())]), &path("log")).unwrap();
+    let states = crash_states(
+        &played(&[Create(0), Append(0, b"ab".to_vec())]),
+        &path("log"),
+    )
+    .unwrap();
     let all = images(&states, CrashMode::Prefixes);
-    assert_eq!(all, [None, Some(vec![]), Some(b"a".to_vec()), Some(b"ab".to_vec())]);
+    assert_eq!(
+        all,
+        [
+            None,
+            Some(vec![]),
+            Some(b"a".to_vec()),
+            Some(b"ab".to_vec())
+        ]
+    );
 }
 
 #[test]
@@ -356,7 +403,17 @@ fn an_overwrite_of_unsynced_bytes_is_unmodellable_until_synced() {
     both.record(Syscall::Pwrite64, overwrite, Ok(2));
     let model = Persistence::from_events(ROOT, &both.trace);
     let states = crash_states(&model, &path("log"));
-    assert!(matches!(states, Err(super::Unmodellable::Overwrite { offset: 1, len: 2, .. })), "{states:?}");
+    assert!(
+        matches!(
+            states,
+            Err(super::Unmodellable::Overwrite {
+                offset: 1,
+                len: 2,
+                ..
+            })
+        ),
+        "{states:?}"
+    );
     // Rewriting the same bytes is no overwrite.
     let same = Op::Write {
         fd: 3,
@@ -379,7 +436,6 @@ fn an_overwrite_of_unsynced_bytes_is_unmodellable_until_synced() {
     let states = crash_states(&model, &path("log")).unwrap();
     assert_eq!(states, [Alternative::Absent, file(b"aXYd", 4, &[])]);
 }
-
 
 #[test]
 fn bytes_kept_by_an_unsynced_cut_are_still_unsure() {

@@ -17,7 +17,8 @@
 //! fsync), `child STEP` (runs `trace-fixture run STEP` as a child process and waits),
 //! `spawn-hang` (starts `trace-fixture hang` and answers its pid), `read NAME` (prints `= `
 //! and the file, zero bytes as dots, on a line of its own before the answer), `mmap NAME` (maps it
-//! shared and writable).
+//! shared and writable), `loop NAME N` (N writes of 16 bytes), `loopsync NAME N` (each
+//! followed by an fsync).
 //! Each step prints `ok N` (the call's return, or 0) or `err ERRNO` (the raw number).
 
 use std::collections::BTreeMap;
@@ -88,8 +89,10 @@ impl Fixture {
                 Ok(self.file(name)?.write_at(text, offset)? as u64)
             }
             "writev" => {
-                let slices: Vec<IoSlice<'_>> =
-                    words[2..].iter().map(|w| IoSlice::new(w.as_bytes())).collect();
+                let slices: Vec<IoSlice<'_>> = words[2..]
+                    .iter()
+                    .map(|w| IoSlice::new(w.as_bytes()))
+                    .collect();
                 Ok(self.file(name)?.write_vectored(&slices)? as u64)
             }
             "fsync" => self.file(name)?.sync_all().map(|()| 0),
@@ -143,6 +146,20 @@ impl Fixture {
                     .status()?;
                 Ok(status.code().unwrap_or(-1) as u64)
             }
+            "loop" | "loopsync" => {
+                // `loop NAME N`: N writes of 16 bytes; `loopsync NAME N`: each followed by
+                // an fsync (for measuring the recorder's overhead).
+                let count = number(&words, 2)?;
+                let sync = words[0] == "loopsync";
+                let file = self.file(name)?;
+                for _ in 0..count {
+                    file.write_all(b"0123456789abcdef")?;
+                    if sync {
+                        file.sync_all()?;
+                    }
+                }
+                Ok(count)
+            }
             "spawn-hang" => {
                 let child = std::process::Command::new(std::env::current_exe()?)
                     .arg("hang")
@@ -158,7 +175,8 @@ impl Fixture {
             "mmap" => {
                 let file = self.file(name)?;
                 let len = file.metadata()?.len().max(1) as usize;
-                let prot = nix::sys::mman::ProtFlags::PROT_READ | nix::sys::mman::ProtFlags::PROT_WRITE;
+                let prot =
+                    nix::sys::mman::ProtFlags::PROT_READ | nix::sys::mman::ProtFlags::PROT_WRITE;
                 let flags = nix::sys::mman::MapFlags::MAP_SHARED;
                 let len = std::num::NonZeroUsize::new(len)
                     .ok_or_else(|| io::Error::from_raw_os_error(libc::EINVAL))?;

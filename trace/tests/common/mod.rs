@@ -23,7 +23,10 @@ pub struct Run {
 
 /// A fresh directory to watch (on the default temporary directory).
 pub fn dir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("eaof-trace").tempdir().expect("temporary directory")
+    tempfile::Builder::new()
+        .prefix("eaof-trace")
+        .tempdir()
+        .expect("temporary directory")
 }
 
 /// Runs `spawn` (in `dir`) to its end under the recorder.
@@ -118,25 +121,46 @@ pub fn describe(root: &Path, event: &Event) -> Option<String> {
     let r = |p: &Path| rel(root, p);
     let name = format!("{:?}", call.syscall).to_lowercase();
     let args = match &call.op {
-        Op::Open { path, flags, created, dir, .. } => format!(
+        Op::Open {
+            path,
+            flags,
+            created,
+            dir,
+            ..
+        } => format!(
             "{} {}{}{}",
             r(path),
             flag_names(*flags),
             if *created { " created" } else { "" },
             if *dir { " dir" } else { "" }
         ),
-        Op::Write { fd, path, offset, requested, data, .. } => format!(
+        Op::Write {
+            fd,
+            path,
+            offset,
+            requested,
+            data,
+            ..
+        } => format!(
             "{} fd={fd} at {offset} asked {requested} wrote {:?}",
             r(path),
             String::from_utf8_lossy(data)
         ),
         Op::Sync { path, dir, .. } => format!("{}{}", r(path), if *dir { " dir" } else { "" }),
-        Op::SyncRange { path, offset, len, .. } => format!("{} {offset}+{len}", r(path)),
+        Op::SyncRange {
+            path, offset, len, ..
+        } => format!("{} {offset}+{len}", r(path)),
         Op::SyncAll { fd } => format!("fd={fd:?}"),
         Op::Rename { from, to, flags } => format!("{} {} flags={flags}", r(from), r(to)),
         Op::Unlink { path, dir } => format!("{}{}", r(path), if *dir { " dir" } else { "" }),
         Op::Truncate { path, len, .. } => format!("{} {len}", r(path)),
-        Op::Fallocate { path, mode, offset, len, .. } => {
+        Op::Fallocate {
+            path,
+            mode,
+            offset,
+            len,
+            ..
+        } => {
             format!("{} mode={mode} {offset}+{len}", r(path))
         }
         Op::Mkdir { path, mode } => format!("{} {mode:#o}", r(path)),
@@ -145,13 +169,19 @@ pub fn describe(root: &Path, event: &Event) -> Option<String> {
         Op::Dup { old, path, .. } => format!("{} fd={old}", r(path)),
         Op::IoUringRefused => String::new(),
     };
-    let fault = call.fault.as_ref().map_or(String::new(), |f| format!(" [fault {:?}]", f.action));
+    let fault = call
+        .fault
+        .as_ref()
+        .map_or(String::new(), |f| format!(" [fault {:?}]", f.action));
     Some(format!("{name} {args} -> {}{fault}", result(&call.result)))
 }
 
 /// Every call of `run`, described.
 pub fn calls(run: &Run) -> Vec<String> {
-    run.events.iter().filter_map(|e| describe(&run.root, e)).collect()
+    run.events
+        .iter()
+        .filter_map(|e| describe(&run.root, e))
+        .collect()
 }
 
 /// Whether a process or thread `pid` still runs (a zombie does not count: it runs nothing).
@@ -225,7 +255,10 @@ impl Served {
     /// Calls recorded since the last drain, described.
     pub fn calls(&self) -> Vec<String> {
         let (events, _) = self.recorder.drain();
-        events.iter().filter_map(|e| describe(&self.root, e)).collect()
+        events
+            .iter()
+            .filter_map(|e| describe(&self.root, e))
+            .collect()
     }
 
     /// Ends the child (end of input) and waits for it.
