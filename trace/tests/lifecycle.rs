@@ -63,6 +63,11 @@ fn killing_the_harness_kills_the_child() {
         .read_line(&mut line)
         .unwrap();
     let child: u32 = line.trim().parse().unwrap();
+    // Killed once the child runs its program (not while it is still starting).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !dir.path().join("ready").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     assert!(alive(child));
     harness.kill().unwrap();
     harness.wait().unwrap();

@@ -4,9 +4,9 @@
 //!
 //! `trace-fixture run STEP...` runs each STEP (one argument: words separated by spaces);
 //! `trace-fixture serve` runs one step per line of standard input, answering one line each
-//! (how a driver speaks); `trace-fixture hang` sleeps until killed; `trace-fixture record
-//! DIR` starts `trace-fixture hang` under a recorder watching DIR, prints its pid, and
-//! hangs (to show that killing the harness kills the child).
+//! (how a driver speaks); `trace-fixture hang [FILE]` creates FILE then sleeps until killed;
+//! `trace-fixture record DIR` starts `trace-fixture hang ready` in DIR under a recorder
+//! watching DIR, prints its pid, and hangs (to show that killing the harness kills the child).
 //!
 //! Steps (files are named relative to the working directory and kept open by name):
 //! `open NAME FLAGS` (letters: r w a c t x s for read, write, append, create, truncate,
@@ -230,13 +230,19 @@ fn main() {
                 let _ = out.flush();
             }
         }
-        Some("hang") => loop {
-            std::thread::sleep(Duration::from_secs(3600));
-        },
+        Some("hang") => {
+            // `hang FILE`: creates FILE first, so a test knows the program is running.
+            if let Some(ready) = args.get(1) {
+                let _ = File::create(ready);
+            }
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
         Some("record") => {
             let dir = args.get(1).cloned().unwrap_or_else(|| ".".into());
             let me = std::env::current_exe().expect("own path");
-            let spawn = eaof_trace::Spawn::new(me, ["hang"]);
+            let spawn = eaof_trace::Spawn::new(me, ["hang", "ready"]).cwd(&dir);
             let (recorder, _pipes) =
                 eaof_trace::Recorder::spawn(spawn, eaof_trace::Config::new(dir)).expect("spawn");
             println!("{}", recorder.pid());
