@@ -77,3 +77,5 @@ pub const SEEN_LEN_MAX: u64 = 64 << 20;
 pub const WRITE_CAPTURE_MAX: u64 = 64 << 20;
 /// The most events kept for [`Recorder::drain`] between two drains.
 pub const EVENTS_MAX: usize = 1 << 20;
+/// The most bytes of file data (written bytes, contents seen) those events may hold.
+pub const EVENT_BYTES_MAX: u64 = 256 << 20;

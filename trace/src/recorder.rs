@@ -12,8 +12,9 @@
 //!   other tracee (`PTRACE_O_EXITKILL`) as the tracing thread goes;
 //! - [`Recorder::wait`] returns within its timeout: a child still running then is killed
 //!   and reported as [`Exit::TimedOut`];
-//! - the trace kept for [`Recorder::drain`] holds at most [`crate::EVENTS_MAX`] events (the
-//!   rest are counted as dropped); the persistence model sees every event.
+//! - the trace kept for [`Recorder::drain`] holds at most [`crate::EVENTS_MAX`] events and
+//!   [`crate::EVENT_BYTES_MAX`] bytes of file data (the rest are counted as dropped); the
+//!   persistence model sees every event.
 
 use std::collections::{BTreeSet, HashSet};
 use std::ffi::{CString, OsStr, OsString};
@@ -38,7 +39,7 @@ use crate::filter;
 use crate::persist::{Persistence, Unmodellable};
 use crate::sys;
 use crate::tracer::{Root, Tracer};
-use crate::EVENTS_MAX;
+use crate::{EVENTS_MAX, EVENT_BYTES_MAX};
 
 /// The program to run, as `std::process::Command` would take it.
 #[derive(Debug, Clone, Default)]
@@ -155,6 +156,8 @@ pub enum SpawnError {
 #[derive(Debug)]
 struct State {
     events: Vec<Event>,
+    /// Bytes of file data the kept events hold.
+    held: u64,
     dropped: u64,
     seq: u64,
     model: Persistence,
@@ -164,6 +167,21 @@ struct State {
     tasks: BTreeSet<u32>,
     exit: Option<Exit>,
     ended: bool,
+}
+
+/// The file data an event holds (written bytes, contents seen).
+fn data_len(what: &What) -> u64 {
+    match what {
+        What::Call(crate::event::Call {
+            op: crate::event::Op::Write { data, .. },
+            ..
+        }) => data.len() as u64,
+        What::Seen(crate::event::Seen {
+            kind: crate::event::SeenKind::File(contents),
+            ..
+        }) => contents.len() as u64,
+        _ => 0,
+    }
 }
 
 /// What the tracing thread and the harness share (behind one mutex).
@@ -190,7 +208,9 @@ impl Shared {
         };
         state.seq += 1;
         state.model.apply(&event);
-        if state.events.len() < EVENTS_MAX {
+        let bytes = data_len(&event.what);
+        if state.events.len() < EVENTS_MAX && state.held + bytes <= EVENT_BYTES_MAX {
+            state.held += bytes;
             state.events.push(event);
         } else {
             state.dropped += 1;
@@ -520,6 +540,7 @@ impl Recorder {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 events: Vec::new(),
+                held: 0,
                 dropped: 0,
                 seq: 0,
                 model: Persistence::new(canonical.clone()),
@@ -590,10 +611,11 @@ impl Recorder {
     }
 
     /// The events recorded since the last drain, and how many were dropped because the
-    /// harness did not drain (over [`crate::EVENTS_MAX`]).
+    /// harness did not drain (over [`crate::EVENTS_MAX`] or [`crate::EVENT_BYTES_MAX`]).
     pub fn drain(&self) -> (Vec<Event>, u64) {
         let mut state = self.shared.lock();
         let dropped = std::mem::take(&mut state.dropped);
+        state.held = 0;
         (std::mem::take(&mut state.events), dropped)
     }
 
