@@ -69,3 +69,17 @@ fn the_model_and_the_conformance_artefacts_depend_only_on_the_format() {
 fn the_checker_knows_no_command_line() {
     forbidden("check/Cargo.toml", &["clap", "indicatif", "eaof-cli"]);
 }
+
+#[test]
+fn the_recorder_depends_on_no_other_crate_of_the_project() {
+    forbidden(
+        "trace/Cargo.toml",
+        &[
+            "eaof",
+            "eaof-model",
+            "eaof-check",
+            "eaof-conformance",
+            "clap",
+        ],
+    );
+}

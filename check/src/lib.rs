@@ -13,6 +13,7 @@
 //!   (feature `ember`): ember-persistence 0.4.9, and the record conversions;
 //! - [`sim`]: the simulated disk: a persistence model, crash states and faults;
 //! - [`files`]: a real log file and the harness's account of its durability.
+//! - [`recorded`]: crash states from what a child process did, as the recorder saw it.
 //!
 //! The machinery the engines share:
 //! - [`crash`]: the file-level crash model (every cut of the unsynced bytes, files grown
@@ -49,6 +50,7 @@ pub mod faults;
 pub mod files;
 pub mod fuzzing;
 pub mod history;
+pub mod recorded;
 pub mod recover;
 pub mod reference;
 pub mod report;
