@@ -14,7 +14,7 @@
 //! the file for ended when a single byte is left unread fails the first.
 
 use std::cell::{Cell, RefCell};
-use std::io;
+use std::path::Path;
 
 use bytes::Bytes;
 use eaof::aof::WriterOptions;
@@ -23,7 +23,6 @@ use eaof::format::HEADER_LEN;
 use eaof::frame::CRC_LEN;
 use eaof::reader::READ_BLOCK_LEN;
 use eaof::scanner::Scanner;
-use eaof::storage::StorageFile;
 use eaof::{AofReader, AofRecord, AofWriter, Verdict};
 use eaof_check::eaof::{EaofSim, SIM_PATH};
 use eaof_check::report::{runner, seed_from_env};
@@ -38,30 +37,6 @@ const FIRST_BLOCK_END: usize = HEADER_LEN + READ_BLOCK_LEN;
 
 fn key() -> EncryptionKey {
     EncryptionKey::from_bytes([0x42; 32])
-}
-
-/// A file's bytes as the reader's storage, held in memory.
-struct InMemory<'a>(&'a [u8]);
-
-impl StorageFile for InMemory<'_> {
-    fn len(&self) -> io::Result<u64> {
-        Ok(self.0.len() as u64)
-    }
-    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
-        let rest = self.0.get(offset as usize..).unwrap_or_default();
-        let n = rest.len().min(buf.len());
-        buf[..n].copy_from_slice(&rest[..n]);
-        Ok(n)
-    }
-    fn append(&mut self, _: &[u8]) -> io::Result<()> {
-        Err(io::ErrorKind::Unsupported.into())
-    }
-    fn set_len(&mut self, _: u64) -> io::Result<()> {
-        Err(io::ErrorKind::Unsupported.into())
-    }
-    fn sync(&mut self) -> io::Result<()> {
-        Err(io::ErrorKind::Unsupported.into())
-    }
 }
 
 /// The bytes a record takes in a file of either framing.
@@ -111,10 +86,13 @@ fn write(records: &[AofRecord], sealed: bool) -> Vec<u8> {
     disk.contents(SIM_PATH).expect("the file")
 }
 
-/// What the streaming reader gives for `bytes`: the records it returned, and its verdict.
+/// What the streaming reader gives for `bytes` (from a simulated disk, no I/O): the records
+/// it returned, and its verdict.
 fn read(bytes: &[u8], sealed: bool) -> (Vec<AofRecord>, Option<Verdict>) {
+    let disk = SimDisk::new();
+    disk.put_durable(SIM_PATH, bytes).expect("a file");
     let key = sealed.then(key);
-    let mut reader = AofReader::from_file(InMemory(bytes), key.as_ref()).expect("open");
+    let mut reader = AofReader::open_in(&disk, Path::new(SIM_PATH), key.as_ref()).expect("open");
     let mut records = Vec::new();
     // A cut file ends in a torn tail, which is not an error: any error ends the test.
     while let Some(record) = reader.read_record().expect("no error on a cut file") {
