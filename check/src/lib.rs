@@ -49,11 +49,16 @@ pub mod faults;
 pub mod files;
 pub mod fuzzing;
 pub mod history;
+pub mod jobs;
+pub mod merge;
 pub mod recover;
 pub mod reference;
 pub mod report;
+pub mod report_file;
 pub mod script;
 pub mod sequences;
+pub mod shard;
+pub mod show;
 pub mod sim;
 pub mod target;
 

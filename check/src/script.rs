@@ -45,7 +45,7 @@ pub enum Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::Command(c) => write!(f, "{c:?}"),
+            Step::Command(c) => write!(f, "{}", crate::show::command(c)),
             Step::Flush => f.write_str("flush"),
             Step::Sync => f.write_str("sync"),
             Step::Crash { harsh, pick } => write!(
@@ -370,7 +370,7 @@ impl<'r, 't> Player<'r, 't> {
         let summary = (read.records.len(), read.end.is_error());
         if let Some(linear) = linear.filter(|&linear| linear != summary) {
             let detail = format!(
-                "read from its start, the image gives {} records and {:?}; read from the last \
+                "read from its start, the image gives {} records and {}; read from the last \
                  record boundary, {} records and {}",
                 summary.0,
                 read.end,
