@@ -145,6 +145,12 @@ impl<'r, 't> Player<'r, 't> {
         self.failed.as_ref()
     }
 
+    /// Whether a writer is open (false after a reopen the target refused: later steps have
+    /// nothing to write to).
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
     /// The recoverer (its counts).
     pub fn recoverer(&mut self) -> &mut Recoverer<'t> {
         self.rec
