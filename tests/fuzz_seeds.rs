@@ -13,11 +13,14 @@ use std::path::{Path, PathBuf};
 use eaof::encryption::EncryptionKey;
 use eaof::scanner::Scanner;
 use eaof_check::alphabet::explorer_commands;
-use eaof_check::fuzzing::planted::script_planted;
+use eaof_check::explore;
+use eaof_check::fuzzing::planted::{script_planted, SyncLiesAfterReopen};
 use eaof_check::fuzzing::script::{
     self, encode, FuzzCommand, FuzzFault, FuzzStep, FuzzVersion, Script,
 };
 use eaof_check::fuzzing::TARGETS;
+use eaof_check::report::{no_progress, Budget};
+use eaof_check::Version;
 use eaof_conformance::fixtures;
 
 fn root() -> PathBuf {

@@ -370,7 +370,9 @@ pub struct Case {
 
 impl fmt::Display for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "seed {:#x}; {} steps:", self.seed, self.steps.len())?;
+        let n = self.steps.len();
+        let steps = if n == 1 { "step" } else { "steps" };
+        writeln!(f, "{n} {steps} (case seed {:#x}):", self.seed)?;
         for (i, step) in self.steps.iter().enumerate() {
             write!(f, "  {i:>3}. {step}")?;
             match self.picked.iter().find(|(at, _)| *at == i) {

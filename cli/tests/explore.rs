@@ -24,7 +24,10 @@ fn explore_against_eaof_finds_nothing_and_prints_every_engine() {
         assert!(stdout.contains(engine), "no {engine} row:\n{stdout}");
     }
     assert!(stdout.contains("nothing found (seed 11)"), "{stdout}");
-    assert!(stderr.contains("replay with --seed 11"), "{stderr}");
+    assert!(
+        stderr.contains("replay with: eaof explore --target eaof --seed 11"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -105,13 +108,16 @@ fn every_replay_hint_pastes_back_and_nothing_printed_is_a_debug_form() {
         "--format-version",
         "2",
         "--engines",
-        "explore,damage",
+        "explore,sequences",
     ]);
     assert_eq!(code, 1, "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_eq!(debug_forms(&stdout), Vec::<String>::new(), "{stdout}");
     assert_eq!(debug_forms(&stderr), Vec::<String>::new(), "{stderr}");
+    // Against ember the explorer counts every defect it meets; random sequences report the
+    // first with its minimal case and a replay command.
     let commands = replay_commands(&stdout);
     assert!(commands.len() >= 2, "{stdout}");
+    assert!(commands[0].contains("--engines sequences"), "{commands:?}");
     // One failure's hint, and the campaign's: each parses and finds the same thing again.
     for command in [&commands[0], commands.last().expect("one")] {
         let (code, again, err) = paste(command);
