@@ -163,8 +163,11 @@ pub struct CampaignFile {
     pub runs: Vec<RunRecord>,
 }
 
+/// A count of [`Counts`], to read or set.
+type CountField = fn(&mut Counts) -> &mut u64;
+
 /// The counts, by name: one table for writing and reading them.
-const COUNT_FIELDS: [(&str, fn(&mut Counts) -> &mut u64); 13] = [
+const COUNT_FIELDS: [(&str, CountField); 13] = [
     ("cases", |c| &mut c.cases),
     ("shrinks", |c| &mut c.shrinks),
     ("commands", |c| &mut c.commands),

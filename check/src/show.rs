@@ -85,7 +85,7 @@ impl Display for ShowCommand<'_> {
                 w(&mut a, value);
                 let e = expiry(e);
                 if !e.is_empty() {
-                    a.push(format!("{e}"));
+                    a.push(e);
                 }
             }
             Command::Del { key }
@@ -134,7 +134,7 @@ impl Display for ShowCommand<'_> {
                     BitOp::Xor => "XOR",
                     BitOp::Not => "NOT",
                 };
-                a.push(format!("{op}"));
+                a.push(op.to_owned());
                 w(&mut a, dest.as_bytes());
                 for key in keys {
                     w(&mut a, key.as_bytes());
@@ -252,7 +252,7 @@ impl Display for ShowCommand<'_> {
                 w(&mut a, data);
                 let e = expiry(e);
                 if !e.is_empty() {
-                    a.push(format!("{e}"));
+                    a.push(e);
                 }
             }
             Command::ProtoRegister { name, descriptor } => {
@@ -508,5 +508,79 @@ impl Display for ErrorKind {
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::Harness => "failed in the harness",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::FailureKind;
+
+    /// Marks of a Rust Debug form.
+    fn debug_marks(text: &str) -> bool {
+        ["{ ", " }", "Some(", "None", "Ok(", "Err(", "\\\""]
+            .iter()
+            .any(|m| text.contains(m))
+    }
+
+    #[test]
+    fn commands_show_as_a_client_types_them() {
+        for c in crate::alphabet::explorer_commands() {
+            let shown = command(&c).to_string();
+            assert!(shown.starts_with(c.name()), "{shown}");
+            assert!(!debug_marks(&shown), "{shown}");
+        }
+        let set = Command::Set {
+            key: "a b".into(),
+            value: bytes::Bytes::from_static(b"\xff\x00\"\n"),
+            expiry: Some(Expiry::Px(5)),
+        };
+        assert_eq!(
+            command(&set).to_string(),
+            r#"SET "a b" "\xff\x00\"\n" PX 5"#
+        );
+    }
+
+    #[test]
+    fn kinds_faults_calls_and_verdicts_have_words_not_debug_forms() {
+        for kind in FailureKind::ALL {
+            assert_eq!(FailureKind::from_name(kind.name()), Some(kind));
+            assert!(kind
+                .name()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert_eq!(kind.to_string(), kind.name());
+        }
+        let faults = [
+            Fault::FailOpAt { after: 3 },
+            Fault::FailWriteAfter { bytes: 9 },
+        ];
+        let ops = [
+            Op::Create,
+            Op::Write,
+            Op::Sync,
+            Op::Reopen,
+            Op::ReadBack,
+            Op::Inject,
+        ];
+        let kinds = [
+            ErrorKind::Poisoned,
+            ErrorKind::Failed,
+            ErrorKind::Unsupported,
+            ErrorKind::Harness,
+        ];
+        let mut texts: Vec<String> = faults.iter().map(ToString::to_string).collect();
+        texts.extend(ops.iter().map(ToString::to_string));
+        texts.extend(kinds.iter().map(ToString::to_string));
+        texts.push(ReadEnd::Error("unexpected end of file".into()).to_string());
+        texts.push(ReadEnd::Clean.to_string());
+        let torn = Verdict::torn_header(3);
+        texts.push(verdict(&torn).to_string());
+        texts.push(maybe_verdict(None).to_string());
+        texts.push(reference::<String>(&Err("not an EAOF file".into())));
+        texts.push(store(&Store::new(0)).to_string());
+        for text in texts {
+            assert!(!text.is_empty() && !debug_marks(&text), "{text}");
+        }
     }
 }

@@ -32,7 +32,7 @@ use eaof_model::Store;
 pub const STEPS_MAX: usize = 48;
 
 /// The seed of the garbage a harsh crash image ends in.
-pub const GARBAGE_SEED: u64 = 0x5c21_97;
+pub const GARBAGE_SEED: u64 = 0x005c_2197;
 
 /// A script: the version of the file, and the steps.
 #[derive(Debug, Clone, PartialEq, Arbitrary)]
