@@ -50,7 +50,7 @@ fn read_all<F: StorageFile>(open: Result<AofReader<F>, FormatError>) -> ReadBack
         Err(e) => {
             return ReadBack {
                 records: Vec::new(),
-                end: ReadEnd::Error(format!("{e:?}")),
+                end: ReadEnd::Error(e.to_string()),
                 verdict: None,
             }
         }
@@ -60,7 +60,7 @@ fn read_all<F: StorageFile>(open: Result<AofReader<F>, FormatError>) -> ReadBack
         match reader.read_record() {
             Ok(Some(record)) => records.push(record),
             Ok(None) => break ReadEnd::Clean,
-            Err(e) => break ReadEnd::Error(format!("{e:?}")),
+            Err(e) => break ReadEnd::Error(e.to_string()),
         }
     };
     ReadBack {

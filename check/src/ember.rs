@@ -203,7 +203,7 @@ impl Target for EmberTarget {
             Err(e) => {
                 return Ok(ReadBack {
                     records: Vec::new(),
-                    end: ReadEnd::Error(format!("{e:?}")),
+                    end: ReadEnd::Error(e.to_string()),
                     verdict: None,
                 })
             }
@@ -213,7 +213,7 @@ impl Target for EmberTarget {
             match reader.read_record() {
                 Ok(Some(record)) => records.push(from_ember(&record)),
                 Ok(None) => break ReadEnd::Clean,
-                Err(e) => break ReadEnd::Error(format!("{e:?}")),
+                Err(e) => break ReadEnd::Error(e.to_string()),
             }
         };
         Ok(ReadBack {

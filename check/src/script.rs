@@ -45,7 +45,7 @@ pub enum Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::Command(c) => write!(f, "{c:?}"),
+            Step::Command(c) => write!(f, "{}", crate::show::command(c)),
             Step::Flush => f.write_str("flush"),
             Step::Sync => f.write_str("sync"),
             Step::Crash { harsh, pick } => write!(
@@ -143,6 +143,12 @@ impl<'r, 't> Player<'r, 't> {
     /// The first failed call, once faults were expected.
     pub fn failed(&self) -> Option<&TargetError> {
         self.failed.as_ref()
+    }
+
+    /// Whether a writer is open (false after a reopen the target refused: later steps have
+    /// nothing to write to).
+    pub fn is_open(&self) -> bool {
+        self.open
     }
 
     /// The recoverer (its counts).
@@ -370,7 +376,7 @@ impl<'r, 't> Player<'r, 't> {
         let summary = (read.records.len(), read.end.is_error());
         if let Some(linear) = linear.filter(|&linear| linear != summary) {
             let detail = format!(
-                "read from its start, the image gives {} records and {:?}; read from the last \
+                "read from its start, the image gives {} records and {}; read from the last \
                  record boundary, {} records and {}",
                 summary.0,
                 read.end,
