@@ -2,8 +2,9 @@
 //! same records and the same files, in the same run.
 //!
 //! Workload: a mix of 64-byte SETs, single-field HSETs, two-value RPUSHes and INCRs, about
-//! 60 MB as a version 2 file (`EAOF_BENCH_MB` changes the size). Ratios are printed by
-//! `benches/report.py` from criterion's estimates.
+//! 60 MB as a version 2 file (`EAOF_BENCH_MB` changes the size). Owned records are read two
+//! ways: dropped at once (`read_owned`), and all kept (`read_kept`, what recovery does).
+//! Ratios are printed by `benches/report.py` from criterion's estimates.
 
 use std::hint::black_box;
 use std::ops::ControlFlow;
@@ -145,6 +146,34 @@ fn append_seed(w: &mut seed::AofWriter, records: &[seed::AofRecord]) {
     w.flush().expect("flush");
 }
 
+/// Hands every record `next` reads to `each`, and checks that there were `expected`.
+fn read_all<R>(mut next: impl FnMut() -> Option<R>, expected: usize, mut each: impl FnMut(R)) {
+    let mut n = 0;
+    while let Some(record) = next() {
+        black_box(&record);
+        each(record);
+        n += 1;
+    }
+    assert_eq!(n, expected);
+}
+
+/// Times reading every record of a file opened by `open` into a `Vec`, which is dropped
+/// outside the timing.
+fn keep_all<R, N: FnMut() -> Option<R>>(
+    b: &mut criterion::Bencher,
+    expected: usize,
+    open: impl Fn() -> N,
+) {
+    b.iter_batched(
+        Vec::new,
+        |mut all| {
+            read_all(open(), expected, |record| all.push(record));
+            all
+        },
+        BatchSize::PerIteration,
+    )
+}
+
 fn benches(c: &mut Criterion) {
     let mb: usize = std::env::var("EAOF_BENCH_MB")
         .ok()
@@ -159,33 +188,38 @@ fn benches(c: &mut Criterion) {
     let bytes = std::fs::read(&path).expect("read");
     eprintln!("workload: {} records, {} bytes", records.len(), file_len);
 
+    // Owned records, read through the seed-compatible API two ways: each record dropped as
+    // soon as it is read (the allocator hands the same blocks back record after record), and
+    // every record kept in a `Vec`, which is what recovery does (it builds the keyspace), so
+    // every record's allocations are fresh. The `Vec` is dropped outside the timing.
     let mut read = c.benchmark_group("read_owned");
     read.sample_size(10)
         .measurement_time(Duration::from_secs(8));
     read.throughput(Throughput::Bytes(file_len));
+    // Opens the file with each reader, for `read_all`.
+    let seed_reader = || {
+        let mut r = seed::AofReader::open(&path).expect("open");
+        move || r.read_record().expect("read")
+    };
+    let eaof_reader = || {
+        let mut r = eaof::AofReader::open(&path).expect("open");
+        move || r.read_record().expect("read")
+    };
     read.bench_function("seed", |b| {
-        b.iter(|| {
-            let mut r = seed::AofReader::open(&path).expect("open");
-            let mut n = 0u64;
-            while let Some(rec) = r.read_record().expect("read") {
-                black_box(&rec);
-                n += 1;
-            }
-            assert_eq!(n as usize, records.len());
-        })
+        b.iter(|| read_all(seed_reader(), records.len(), drop))
     });
     read.bench_function("eaof", |b| {
-        b.iter(|| {
-            let mut r = eaof::AofReader::open(&path).expect("open");
-            let mut n = 0u64;
-            while let Some(rec) = r.read_record().expect("read") {
-                black_box(&rec);
-                n += 1;
-            }
-            assert_eq!(n as usize, records.len());
-        })
+        b.iter(|| read_all(eaof_reader(), records.len(), drop))
     });
     read.finish();
+
+    let mut kept = c.benchmark_group("read_kept");
+    kept.sample_size(10)
+        .measurement_time(Duration::from_secs(8));
+    kept.throughput(Throughput::Bytes(file_len));
+    kept.bench_function("seed", |b| keep_all(b, records.len(), seed_reader));
+    kept.bench_function("eaof", |b| keep_all(b, records.len(), eaof_reader));
+    kept.finish();
 
     let mut scan = c.benchmark_group("read_zero_copy");
     scan.sample_size(20)

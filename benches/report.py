@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 GROUPS = [
-    ("read_owned", "seed-compatible read_record (owned records)", "seed"),
+    ("read_owned", "seed-compatible read_record, each record dropped at once", "seed"),
+    ("read_kept", "read_record, every record kept in a Vec (what recovery does)", "seed"),
     ("read_zero_copy", "zero-copy Scanner (borrowed records)", None),
     ("write", "writer to /dev/null, no fsync", "seed"),
     ("write_file", "writer to an ext4 file, no fsync", "seed"),

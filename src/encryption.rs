@@ -4,7 +4,8 @@
 //! Guarantees: key bytes are zeroed when the key is dropped and never printed; a record
 //! sealed under a key opens only under that key and only if not one bit changed; the nonce
 //! source is injectable so that golden fixtures can be reproduced, while production uses
-//! the operating system's random generator.
+//! the operating system's random generator; random nonces put a limit on the records one key
+//! may seal ([`SEALED_RECORDS_PER_KEY_MAX`]).
 
 use std::fmt;
 use std::io;
@@ -25,6 +26,14 @@ pub const TAG_SIZE: usize = 16;
 
 /// Key size in bytes.
 pub const KEY_SIZE: usize = 32;
+
+/// Most records to seal under one key: NIST SP 800-38D (§8.3) bounds the invocations of
+/// AES-GCM with random 96-bit nonces under one key at 2^32, which keeps the odds that any two
+/// nonces repeat under 2^-32 (a repeated nonce gives away the XOR of two plaintexts and lets
+/// tags be forged). The budget is the key's, not a file's: every shard and every file ever
+/// sealed under the key spends from it. The writer counts what it can see and refuses past
+/// it (`WriterOptions::key_budget`); rotating the key is the way on.
+pub const SEALED_RECORDS_PER_KEY_MAX: u64 = 1 << 32;
 
 /// A 256-bit AES-GCM key. Cloning copies the bytes; every copy is zeroed when dropped.
 #[derive(Clone)]

@@ -95,6 +95,13 @@ pub enum FormatError {
     #[error("record refused: {0}")]
     Encode(#[from] EncodeError),
 
+    /// The writer refused to seal a record: it has seen `sealed` records sealed under its key
+    /// (in the file when it was opened, and since), its budget of random nonces for the key
+    /// ([`crate::encryption::SEALED_RECORDS_PER_KEY_MAX`], or a share of it). Nothing was
+    /// written and the writer stays usable (flush, sync); rotate the key to write more.
+    #[error("record refused: {sealed} records sealed under this key, its budget is {budget} (random 96-bit nonces, NIST SP 800-38D); rotate the key")]
+    KeyBudgetSpent { sealed: u64, budget: u64 },
+
     /// The writer failed an earlier write, flush or sync and refuses further work: after a
     /// failed fsync the kernel may have dropped the data, so retrying could hide a loss.
     /// Reopen the file to go on.

@@ -11,6 +11,9 @@
 //!   [`FormatError::Poisoned`], so a partial record is never followed by later ones and a
 //!   failed fsync is never retried as if nothing were lost;
 //! - every record written before a successful `sync` is durable;
+//! - it seals no more records than its key's budget of random nonces allows (the records
+//!   sealed in the file when it was opened, plus those sealed since, truncations included:
+//!   see [`WriterOptions::key_budget`]);
 //! - `truncate` replaces the file atomically and durably (temp file, sync, rename, sync of
 //!   the directory);
 //! - no I/O happens in `Drop`: records not yet flushed are dropped with the writer, as they
@@ -20,7 +23,10 @@ use std::path::{Path, PathBuf};
 
 use crate::codec::AofRecord;
 use crate::codec::{EncodeError, EncodeProblem};
-use crate::encryption::{EncryptionKey, NonceSource, RandomNonces, Sealer, NONCE_SIZE, TAG_SIZE};
+use crate::encryption::{
+    EncryptionKey, NonceSource, RandomNonces, Sealer, NONCE_SIZE, SEALED_RECORDS_PER_KEY_MAX,
+    TAG_SIZE,
+};
 use crate::format::{self, FormatError, HeaderState, FORMAT_VERSION, FORMAT_VERSION_ENCRYPTED};
 use crate::frame::{Verdict, CRC_LEN, SEALED_HEADER_LEN};
 use crate::limits::SEALED_LEN_MAX;
@@ -55,6 +61,7 @@ pub enum Recovery {
 pub struct WriterOptions {
     key: Option<EncryptionKey>,
     nonces: Box<dyn NonceSource>,
+    key_budget: u64,
 }
 
 impl Default for WriterOptions {
@@ -62,6 +69,7 @@ impl Default for WriterOptions {
         Self {
             key: None,
             nonces: Box::new(RandomNonces),
+            key_budget: SEALED_RECORDS_PER_KEY_MAX,
         }
     }
 }
@@ -79,6 +87,16 @@ impl WriterOptions {
         self.nonces = Box::new(nonces);
         self
     }
+
+    /// Seal at most `records` records under the key in this file (counting those it holds
+    /// when opened), then refuse with [`FormatError::KeyBudgetSpent`]. The default is the
+    /// whole budget of one key, [`SEALED_RECORDS_PER_KEY_MAX`]; shards that share a key
+    /// share that budget, so a server with `n` of them gives each a share of it (and counts
+    /// the files it rewrote, which no writer sees).
+    pub fn key_budget(mut self, records: u64) -> Self {
+        self.key_budget = records;
+        self
+    }
 }
 
 /// Buffered writer appending AOF records to a file.
@@ -90,6 +108,9 @@ pub struct AofWriter<S: Storage = FsStorage> {
     key: Option<EncryptionKey>,
     sealer: Option<Sealer>,
     nonces: Box<dyn NonceSource>,
+    /// Records sealed under the key that this writer knows of, and how many it may seal.
+    sealed: u64,
+    key_budget: u64,
     /// Kept initialized to at least `BUFFER_LEN` bytes (records are
     /// encoded into it in place); the first `filled` are the buffered records.
     buf: Vec<u8>,
@@ -176,6 +197,13 @@ impl<S: Storage> AofWriter<S> {
         } else {
             None
         };
+        // Every record in a sealed file took a nonce under the key (a recovered file has
+        // been read with it).
+        let sealed = match (&sealer, &recovery) {
+            (None, _) | (_, Recovery::Created) => 0,
+            (Some(_), Recovery::Clean { records }) => *records,
+            (Some(_), Recovery::Cut { verdict, .. }) => verdict.records(),
+        };
         Ok(Self {
             storage,
             file,
@@ -184,6 +212,8 @@ impl<S: Storage> AofWriter<S> {
             key: options.key,
             sealer,
             nonces: options.nonces,
+            sealed,
+            key_budget: options.key_budget,
             buf: vec![0; BUFFER_LEN],
             filled: 0,
             unsummed: None,
@@ -294,6 +324,12 @@ impl<S: Storage> AofWriter<S> {
                 reserve_at(&mut self.buf, end, CRC_LEN)
             }
             Some(sealer) => {
+                if self.sealed >= self.key_budget {
+                    return Err(FormatError::KeyBudgetSpent {
+                        sealed: self.sealed,
+                        budget: self.key_budget,
+                    });
+                }
                 let nonce = self.nonces.next_nonce();
                 let body = start + SEALED_HEADER_LEN;
                 // The ciphertext's limit is checked before any room is made for the record.
@@ -305,6 +341,8 @@ impl<S: Storage> AofWriter<S> {
                 self.buf[start + NONCE_SIZE..body].copy_from_slice(&sealed_len.to_le_bytes());
                 let tag_end = reserve_at(&mut self.buf, end, tag.len());
                 self.buf[end..tag_end].copy_from_slice(&tag);
+                // Counted once sealed: a refused record took a nonce but sealed nothing.
+                self.sealed += 1;
                 tag_end
             }
         };

@@ -17,7 +17,9 @@ use std::time::Instant;
 
 use eaof::AofRecord;
 use eaof_check::eaof::{EaofFs, EaofSim};
+use eaof_check::jobs::{MakeTarget, Targets};
 use eaof_check::report::{no_progress, seed_from_env, Budget};
+use eaof_check::shard::Shard;
 use eaof_check::{
     damage, explore, faults, sequences, FailureKind, FileState, Keying, ReadBack, Report, Target,
     TargetError, Version,
@@ -322,4 +324,242 @@ fn checking_every_cut_costs_linear_time_in_the_file() {
         ratio(whole_1, whole_2) > 3.5,
         "whole reading should grow quadratically"
     );
+}
+
+/// A small explorer configuration (three commands and a sync, depth 4: 340 sequences in 7
+/// units), so that runs on several jobs and shards stay quick.
+fn small_exploration() -> explore::ExploreConfig {
+    // Commands and syncs only: the lifecycle letters are the business of other tests.
+    let mut config = explore::ExploreConfig {
+        depth: 4,
+        lifecycle: false,
+        ..Default::default()
+    };
+    config.commands.truncate(3);
+    config
+}
+
+fn mutant(v: Version) -> Mutant {
+    Mutant {
+        inner: EaofSim::new(v),
+        lying_sync: true,
+        drop_last: false,
+    }
+}
+
+/// What must not depend on the number of jobs: everything but the time.
+fn findings(report: &Report) -> String {
+    let mut out = format!(
+        "{:?}\n{:?}\ncomplete {} units {:?} skipped {:?}\n",
+        report.counts, report.found, report.complete, report.units, report.skipped
+    );
+    for f in &report.failures {
+        out.push_str(&format!("unit {}: {f}\n", f.unit));
+    }
+    out
+}
+
+type Split<'a> = dyn Fn(Targets<'_>) -> Result<Report, TargetError> + 'a;
+
+/// Runs `split` on one target, then on 2 and 3 jobs; the reports must agree.
+fn same_for_any_jobs(make: &MakeTarget<'_>, split: &Split<'_>) -> Report {
+    let mut one = make().expect("a target");
+    let serial = split(Targets::One(&mut *one)).expect("the engine runs");
+    println!("{serial}");
+    for jobs in [2, 3] {
+        let parallel = split(Targets::Jobs { make, jobs }).expect("the engine runs");
+        assert_eq!(findings(&parallel), findings(&serial), "{jobs} jobs");
+    }
+    serial
+}
+
+#[test]
+fn the_same_seed_finds_the_same_failures_on_any_number_of_jobs() {
+    let budget = Budget::unlimited();
+    let whole = Shard::WHOLE;
+    for v in Version::ALL {
+        // A defect to find, and eaof itself (nothing to find: every unit runs).
+        let planted = move || Ok(Box::new(mutant(v)) as Box<dyn Target>);
+        let eaof = move || Ok(Box::new(EaofSim::new(v)) as Box<dyn Target>);
+        let config = small_exploration();
+        for (make, defect) in [(&planted as &MakeTarget<'_>, true), (&eaof, false)] {
+            let report = same_for_any_jobs(make, &|t| {
+                explore::run_split(t, &config, whole, &budget, &mut no_progress())
+            });
+            let alphabet = config.alphabet(&*make().expect("a target"));
+            assert_eq!(report.counts.cases, alphabet.sequences());
+            assert_eq!(report.units.done, alphabet.units());
+            assert_eq!(report.failure(FailureKind::AckedLost).is_some(), defect);
+        }
+        if v == Version::V3 {
+            continue;
+        }
+        // The random engines, in rounds: the planted defect stops sequences at its first
+        // failing round; eaof runs every round.
+        let config = sequences::SequencesConfig {
+            cases: 16 * sequences::ROUND_CASES,
+            max_steps: 8,
+            ..Default::default()
+        };
+        for make in [&planted as &MakeTarget<'_>, &eaof] {
+            same_for_any_jobs(make, &|t| {
+                sequences::run_split(t, &config, whole, &budget, &mut no_progress())
+            });
+        }
+        let config = damage::DamageConfig {
+            cases: 2 * damage::ROUND_CASES,
+            max_commands: 4,
+            damages: 4,
+            ..Default::default()
+        };
+        same_for_any_jobs(&eaof, &|t| {
+            damage::run_split(t, &config, whole, &budget, &mut no_progress())
+        });
+        let config = faults::FaultsConfig {
+            scripts: 2 * faults::ROUND_SCRIPTS,
+            commands: 3,
+            ..Default::default()
+        };
+        same_for_any_jobs(&eaof, &|t| {
+            faults::run_split(t, &config, whole, &budget, &mut no_progress())
+        });
+    }
+}
+
+/// eaof on the simulated disk, noting the calls of each run (what it writes, flushes and
+/// syncs from `create` to the first crash it is made to recover).
+struct Recording {
+    inner: EaofSim,
+    runs: std::rc::Rc<std::cell::RefCell<Vec<Vec<String>>>>,
+    recording: bool,
+}
+
+impl Recording {
+    fn note(&self, call: String) {
+        if self.recording {
+            if let Some(run) = self.runs.borrow_mut().last_mut() {
+                run.push(call);
+            }
+        }
+    }
+}
+
+impl Target for Recording {
+    fn name(&self) -> String {
+        self.inner.name()
+    }
+    fn version(&self) -> Version {
+        self.inner.version()
+    }
+    fn deterministic(&self) -> bool {
+        true
+    }
+    fn create(&mut self) -> Result<(), TargetError> {
+        self.runs.borrow_mut().push(Vec::new());
+        self.recording = true;
+        self.inner.create()
+    }
+    fn write(&mut self, record: &AofRecord) -> Result<(), TargetError> {
+        self.note(eaof_check::show::record(record).to_string());
+        self.inner.write(record)
+    }
+    fn flush(&mut self) -> Result<(), TargetError> {
+        self.note("flush".into());
+        self.inner.flush()
+    }
+    fn sync(&mut self) -> Result<(), TargetError> {
+        self.note("sync".into());
+        self.inner.sync()
+    }
+    fn file(&self) -> Result<FileState, TargetError> {
+        self.inner.file()
+    }
+    fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
+        self.recording = false;
+        self.inner.load(image)
+    }
+    fn close(&mut self) -> Result<(), TargetError> {
+        self.note("close".into());
+        self.inner.close()
+    }
+    fn keying(&self) -> Keying {
+        self.inner.keying()
+    }
+    fn reopen_with(&mut self, keying: Keying) -> Result<(), TargetError> {
+        self.inner.reopen_with(keying)
+    }
+    fn read_back(&mut self) -> Result<ReadBack, TargetError> {
+        self.inner.read_back()
+    }
+}
+
+#[test]
+fn the_shards_of_an_exhaustive_campaign_cover_every_sequence_exactly_once() {
+    let config = small_exploration();
+    let alphabet = config.alphabet(&EaofSim::new(Version::V2));
+    let letters = alphabet.letters.len();
+    let run = |shard: Shard| {
+        let runs = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let mut target = Recording {
+            inner: EaofSim::new(Version::V2),
+            runs: runs.clone(),
+            recording: false,
+        };
+        let report = explore::run_split(
+            Targets::One(&mut target),
+            &config,
+            shard,
+            &Budget::unlimited(),
+            &mut no_progress(),
+        )
+        .expect("the engine runs");
+        let mut sequences: Vec<Vec<usize>> = (0..alphabet.units())
+            .filter(|&u| shard.owns(u))
+            .flat_map(|u| alphabet.unit_sequences(u))
+            .collect();
+        sequences.sort();
+        let mut calls = runs.take();
+        calls.sort();
+        (report, sequences, calls)
+    };
+    let (whole, every, calls) = run(Shard::WHOLE);
+    // The unsharded run is every sequence of 1 to 3 letters, once.
+    let mut expected: Vec<Vec<usize>> = Vec::new();
+    for len in 1..=config.depth as u32 {
+        for n in 0..letters.pow(len) {
+            let mut digits = vec![0; len as usize];
+            let mut rest = n;
+            for d in digits.iter_mut().rev() {
+                *d = rest % letters;
+                rest /= letters;
+            }
+            expected.push(digits);
+        }
+    }
+    expected.sort();
+    assert_eq!(every, expected);
+    assert_eq!(calls.len() as u64, alphabet.sequences());
+    for count in [2, 3, 7] {
+        let mut sequences = Vec::new();
+        let mut runs = Vec::new();
+        let mut merged = Report::new("explore", whole.target.clone(), whole.seed);
+        for index in 0..count {
+            let (report, s, c) = run(Shard::new(index, count).expect("a shard"));
+            sequences.extend(s);
+            runs.extend(c);
+            for failure in report.failures.clone() {
+                merged.keep_first(failure);
+            }
+            merged.counts.add(&report.counts);
+            merged.units.done += report.units.done;
+        }
+        sequences.sort();
+        runs.sort();
+        assert_eq!(sequences, every, "{count} shards");
+        // What the target was made to do, run by run, is what one unsharded run does.
+        assert_eq!(runs, calls, "{count} shards");
+        // And so is everything counted.
+        assert_eq!(merged.counts, whole.counts, "{count} shards");
+        assert_eq!(merged.units.done, whole.units.done, "{count} shards");
+    }
 }

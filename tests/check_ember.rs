@@ -9,6 +9,7 @@
 //! every crash) does not hide the one a test is about.
 
 use eaof_check::crash::Fill;
+use eaof_check::damage::Hit;
 use eaof_check::ember::EmberTarget;
 use eaof_check::report::{no_progress, Budget};
 use eaof_check::script::Step;
@@ -77,6 +78,34 @@ fn damage_for(v: Version, config: damage::DamageConfig, kinds: &[FailureKind]) -
     )
 }
 
+/// `SET a x; SET b x` written through `target`, then `site` damaged: what the damage engine
+/// found, printed (a finding of another kind than `kind` does not stop it).
+fn two_sets_damaged(target: &mut EmberTarget, site: damage::Site, kind: FailureKind) -> Vec<Hit> {
+    let set = |key: &str| Command::Set {
+        key: key.into(),
+        value: bytes::Bytes::from_static(b"x"),
+        expiry: None,
+    };
+    let config = damage::DamageConfig {
+        cuts: false,
+        flips: false,
+        ignore: FailureKind::all_but(&[kind]),
+        ..Default::default()
+    };
+    let (hits, _) = damage::play_case(target, &[set("a"), set("b")], &[vec![site]], &config)
+        .expect("the harness");
+    for hit in &hits {
+        let (found, detail) = (hit.finding.kind, &hit.finding.detail);
+        println!("{found:?} ({}): {detail}", hit.damage);
+    }
+    hits
+}
+
+/// Whether `hits` hold a finding of `kind`.
+fn has(hits: &[Hit], kind: FailureKind) -> bool {
+    hits.iter().any(|h| h.finding.kind == kind)
+}
+
 /// H1 (D3): ember's v2 writer writes eight record kinds its v2 reader does not know; the
 /// explorer meets one (SETRANGE) in a one-command log that no crash touched.
 #[test]
@@ -111,6 +140,21 @@ fn harness_finds_that_ember_v2_cannot_read_record_kinds_its_writer_writes() {
 #[test]
 fn harness_finds_that_ember_reads_a_damaged_length_mid_file_as_a_clean_end() {
     for v in Version::ALL {
+        // The first record's first length field (SET's key length in version 2, the sealed
+        // frame's length in version 3), its third byte's bit 0 flipped: 64 KiB longer than
+        // the file, with the second record intact behind it.
+        let at = match v {
+            Version::V2 => 5 + 1 + 2,
+            Version::V3 => 5 + 12 + 2,
+        };
+        let flip = damage::Site {
+            at,
+            len: 1,
+            fill: damage::Fill::Xor(1),
+        };
+        let hits = two_sets_damaged(&mut ember(v), flip, FailureKind::SilentDamage);
+        assert!(has(&hits, FailureKind::SilentDamage), "{v}: {hits:?}");
+        // The random flips find it on their own.
         let config = damage::DamageConfig {
             cases: 4,
             cuts: false,
@@ -121,10 +165,16 @@ fn harness_finds_that_ember_reads_a_damaged_length_mid_file_as_a_clean_end() {
             &damage_for(v, config, &[FailureKind::SilentDamage]),
             FailureKind::SilentDamage,
         );
-        assert!(
-            failure.case.steps.len() >= 2,
-            "an intact record must follow: {failure}"
-        );
+        // In version 3 the flips also meet H7 (the header's version byte, read as an empty
+        // log in about one file of a hundred: ember's nonces are random), and shrinking,
+        // which writes a new file at each step, settles on it often: there the first finding
+        // has a single record. In version 2 nothing is random.
+        if v == Version::V2 {
+            assert!(
+                failure.case.steps.len() >= 2,
+                "an intact record must follow: {failure}"
+            );
+        }
     }
 }
 
@@ -195,40 +245,17 @@ fn harness_finds_that_ember_leaves_a_new_file_s_header_unsynced() {
 /// damage: the reader stops at the damage, so every record appended is lost.
 #[test]
 fn harness_finds_that_ember_appends_to_a_corrupt_file() {
-    let commands = |key: &str| Command::Set {
-        key: key.into(),
-        value: bytes::Bytes::from_static(b"x"),
-        expiry: None,
-    };
     for v in Version::ALL {
-        // Two records; the first one's first byte zeroed.
-        let damage = vec![damage::Site {
+        // Every bit of the first record's first byte flipped. Flipped, not overwritten: in
+        // version 3 that byte is the first of ember's random nonce, which is already 0 in one
+        // file of 256, where zeroing it damaged nothing (and the test failed).
+        let flip = damage::Site {
             at: 5,
             len: 1,
-            fill: damage::Fill::Zeros,
-        }];
-        let config = damage::DamageConfig {
-            cuts: false,
-            flips: false,
-            ignore: FailureKind::all_but(&[FailureKind::AppendLost]),
-            ..Default::default()
+            fill: damage::Fill::Xor(0xff),
         };
-        let (hits, _) = damage::play_case(
-            &mut ember(v),
-            &[commands("a"), commands("b")],
-            &[damage],
-            &config,
-        )
-        .expect("the harness");
-        for hit in &hits {
-            let (kind, detail) = (hit.finding.kind, &hit.finding.detail);
-            println!("{v}: {kind:?} ({}): {detail}", hit.damage);
-        }
-        assert!(
-            hits.iter()
-                .any(|h| h.finding.kind == FailureKind::AppendLost),
-            "{hits:?}"
-        );
+        let hits = two_sets_damaged(&mut ember(v), flip, FailureKind::AppendLost);
+        assert!(has(&hits, FailureKind::AppendLost), "{v}: {hits:?}");
         // The random damages find it on their own.
         let config = damage::DamageConfig {
             cases: 4,
@@ -312,36 +339,16 @@ fn every_engine_against_ember_counts_every_defect() {
 /// miss with a probability under 1e-11).
 #[test]
 fn harness_finds_that_ember_reads_a_v3_file_with_a_damaged_version_byte_as_an_empty_log() {
-    let set = |key: &str| Command::Set {
-        key: key.into(),
-        value: bytes::Bytes::from_static(b"x"),
-        expiry: None,
-    };
-    let flip = vec![damage::Site {
+    let flip = damage::Site {
         at: 4,
         len: 1,
         fill: damage::Fill::Xor(1),
-    }];
-    let config = damage::DamageConfig {
-        cuts: false,
-        flips: false,
-        ignore: FailureKind::all_but(&[FailureKind::SilentDamage]),
-        ..Default::default()
     };
     let mut target = ember(Version::V3);
     for attempt in 1..=2048 {
-        let (hits, _) = damage::play_case(
-            &mut target,
-            &[set("a"), set("b")],
-            std::slice::from_ref(&flip),
-            &config,
-        )
-        .expect("the harness");
-        if let Some(hit) = hits
-            .iter()
-            .find(|h| h.finding.kind == FailureKind::SilentDamage)
-        {
-            println!("file {attempt}: {}: {}", hit.damage, hit.finding.detail);
+        let hits = two_sets_damaged(&mut target, flip, FailureKind::SilentDamage);
+        if has(&hits, FailureKind::SilentDamage) {
+            println!("file {attempt} read as a clean empty log");
             return;
         }
     }

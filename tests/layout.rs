@@ -69,3 +69,39 @@ fn the_model_and_the_conformance_artefacts_depend_only_on_the_format() {
 fn the_checker_knows_no_command_line() {
     forbidden("check/Cargo.toml", &["clap", "indicatif", "eaof-cli"]);
 }
+
+#[test]
+fn the_recorder_depends_on_no_other_crate_of_the_project() {
+    forbidden(
+        "trace/Cargo.toml",
+        &[
+            "eaof",
+            "eaof-model",
+            "eaof-check",
+            "eaof-conformance",
+            "clap",
+        ],
+    );
+}
+
+/// The README's test command is the one CI runs ("the tests, as CI runs them"): the line of
+/// `.ci/run` that runs `cargo test` appears in the README's first code block.
+#[test]
+fn the_readme_gives_the_test_command_ci_runs() {
+    let ci = fs::read_to_string(".ci/run").expect(".ci/run");
+    let readme = fs::read_to_string("README.md").expect("README.md");
+    let runs: Vec<&str> = ci
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.starts_with("cargo test"))
+        .collect();
+    assert_eq!(runs.len(), 1, ".ci/run runs one test command: {runs:?}");
+    let first_block = readme.split("```").nth(1).expect("a code block");
+    assert!(
+        first_block
+            .lines()
+            .any(|line| line.split('#').next().map(str::trim) == Some(runs[0])),
+        "the README's first code block does not give `{}`",
+        runs[0]
+    );
+}

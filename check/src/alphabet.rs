@@ -185,6 +185,24 @@ pub fn command() -> BoxedStrategy<Command> {
     .boxed()
 }
 
+/// The least length of [`big_set`]'s values: longer than the streaming reader's read block,
+/// so that a file holding one is read in more than one block and records cross a block's
+/// end.
+pub const BIG_VALUE_LEN: usize = eaof::reader::READ_BLOCK_LEN;
+
+/// A SET of a value of [`BIG_VALUE_LEN`] bytes and up to 511 more (one shared buffer, cut to
+/// length). Not among [`command`]'s: each crash checks every cut of the unsynced bytes, and
+/// the damage engine every byte, so an engine plays it only where its cost allows (synced at
+/// once, as `tests/reader_blocks.rs` does).
+pub fn big_set() -> impl Strategy<Value = Command> {
+    let buffer = Bytes::from(vec![b'B'; BIG_VALUE_LEN + 511]);
+    (key(), 0usize..512).prop_map(move |(key, extra)| Command::Set {
+        key,
+        value: buffer.slice(..BIG_VALUE_LEN + extra),
+        expiry: None,
+    })
+}
+
 fn b(s: &'static str) -> Bytes {
     Bytes::from_static(s.as_bytes())
 }

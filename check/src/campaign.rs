@@ -6,12 +6,22 @@
 //! covers every short sequence), then random sequences, then damage (cuts, flips, multi-byte),
 //! then fault injection. An engine that finishes early leaves its time to the ones after it.
 //! Every engine's seed derives from the campaign's, so a campaign is replayed with its seed.
+//!
+//! Each engine runs on `jobs` threads, each with a target [`make_target`] made for it, and on
+//! the units of one shard of the campaign (see `crate::jobs` and `crate::shard`): the same
+//! seed gives the same findings for any number of jobs, once the engines run to the end of
+//! their configuration; under a time budget, what ran depends on the machine's speed.
 
+use std::fmt;
+use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use crate::eaof::EaofSim;
+use crate::jobs::{MakeTarget, Targets, UNBOUNDED};
 use crate::process::{ProcessSpec, ProcessTarget};
 use crate::report::{Budget, FailureKind, Progress, Report};
+use crate::shard::Shard;
 use crate::target::{Target, TargetError, Version};
 use crate::{damage, explore, faults, sequences};
 
@@ -36,6 +46,80 @@ impl TargetKind {
     }
 }
 
+impl fmt::Display for TargetKind {
+    /// The words the command line takes (`--target eaof`, `--target cmd -- PROGRAM ARGS`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetKind::Eaof => f.write_str("eaof"),
+            TargetKind::Ember => f.write_str("ember"),
+            TargetKind::Process(spec) => write!(f, "cmd -- {}", spec.display()),
+        }
+    }
+}
+
+/// A checker engine, as a campaign runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Engine {
+    /// The exhaustive explorer (`crate::explore`).
+    Explore,
+    /// Random command sequences (`crate::sequences`).
+    Sequences,
+    /// Cuts, flips and damage (`crate::damage`).
+    Damage,
+    /// Fault injection (`crate::faults`).
+    Faults,
+}
+
+/// The engines, in the order a campaign runs them, with their names and their share of each
+/// version's time.
+const ENGINES: [(Engine, &str, f64); 4] = [
+    (Engine::Explore, "explore", 0.35),
+    (Engine::Sequences, "sequences", 0.30),
+    (Engine::Damage, "damage", 0.20),
+    (Engine::Faults, "faults", 0.15),
+];
+
+impl Engine {
+    /// Every engine, in campaign order.
+    pub const ALL: [Engine; 4] = [
+        Engine::Explore,
+        Engine::Sequences,
+        Engine::Damage,
+        Engine::Faults,
+    ];
+
+    fn entry(self) -> &'static (Engine, &'static str, f64) {
+        &ENGINES[self as usize]
+    }
+
+    /// The engine's name (as in its reports and on the command line).
+    pub fn name(self) -> &'static str {
+        self.entry().1
+    }
+
+    /// The engine named `name`.
+    pub fn from_name(name: &str) -> Option<Engine> {
+        ENGINES.iter().find(|e| e.1 == name).map(|e| e.0)
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Engine {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Engine, String> {
+        Engine::from_name(s.trim()).ok_or_else(|| {
+            let names: Vec<&str> = ENGINES.iter().map(|e| e.1).collect();
+            format!("no engine {s:?}: the engines are {}", names.join(", "))
+        })
+    }
+}
+
 /// What a campaign runs.
 #[derive(Debug, Clone)]
 pub struct CampaignConfig {
@@ -47,6 +131,14 @@ pub struct CampaignConfig {
     /// The seed every engine's seed derives from.
     pub seed: u64,
     pub versions: Vec<Version>,
+    /// The engines to run (in campaign order whatever the order here).
+    pub engines: Vec<Engine>,
+    /// Threads, each with a target of its own (see `crate::jobs`).
+    pub jobs: usize,
+    /// The part of the campaign this run does (see `crate::shard`).
+    pub shard: Shard,
+    /// Set to stop the campaign (an interrupt): it stops within a case, and reports.
+    pub cancel: Option<&'static AtomicBool>,
 }
 
 impl Default for CampaignConfig {
@@ -57,6 +149,10 @@ impl Default for CampaignConfig {
             depth: 4,
             seed: 0x00ea_0f00,
             versions: Version::ALL.to_vec(),
+            engines: Engine::ALL.to_vec(),
+            jobs: crate::jobs::default_jobs(),
+            shard: Shard::WHOLE,
+            cancel: None,
         }
     }
 }
@@ -71,16 +167,33 @@ pub struct CampaignProgress {
     pub budget: Duration,
 }
 
-/// The engines, in the order a campaign runs them, with their share of each version's time.
-const SHARES: [(&str, f64); 4] = [
-    ("explore", 0.35),
-    ("sequences", 0.30),
-    ("damage", 0.20),
-    ("faults", 0.15),
-];
+/// One engine's run for one version.
+#[derive(Debug, Clone)]
+pub struct EngineRun {
+    pub version: Version,
+    pub engine: Engine,
+    pub report: Report,
+}
 
-/// A new target of `kind` writing `version` files: the factory every run (and every parallel
-/// job) makes its own target with.
+/// What a campaign did.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// Every engine's report, version by version, in campaign order.
+    pub runs: Vec<EngineRun>,
+    /// The campaign's wall-clock time.
+    pub elapsed: Duration,
+    /// Whether it was stopped by an interrupt.
+    pub interrupted: bool,
+}
+
+impl Outcome {
+    /// Whether any engine found anything.
+    pub fn found_anything(&self) -> bool {
+        found_anything(self.runs.iter().map(|r| &r.report))
+    }
+}
+
+/// Makes a target of `kind` writing `version` files: what each job of a campaign calls.
 pub fn make_target(kind: &TargetKind, version: Version) -> Result<Box<dyn Target>, TargetError> {
     match kind {
         TargetKind::Eaof => Ok(Box::new(EaofSim::new(version))),
@@ -96,29 +209,34 @@ pub fn make_target(kind: &TargetKind, version: Version) -> Result<Box<dyn Target
     }
 }
 
-/// Runs every engine for every version; returns their reports in order.
+/// Runs the chosen engines for every version; returns their reports in order. A target that
+/// cannot be made is an error; an interrupt ends the campaign early, with what ran reported.
 pub fn run(
     config: &CampaignConfig,
     progress: &mut dyn FnMut(CampaignProgress),
-) -> Result<Vec<Report>, TargetError> {
+) -> Result<Outcome, TargetError> {
     let started = Instant::now();
     let budget = Duration::from_secs_f64(config.seconds.max(0.0));
     let deadline = started + budget;
-    let mut reports = Vec::new();
+    let mut runs = Vec::new();
+    let engines: Vec<&(Engine, &str, f64)> = ENGINES
+        .iter()
+        .filter(|e| config.engines.contains(&e.0))
+        .collect();
     for (v, &version) in config.versions.iter().enumerate() {
-        let mut target = make_target(&config.target, version)?;
         // This version's end: an even share of what is left.
         let versions_left = (config.versions.len() - v) as u32;
         let version_end =
             Instant::now() + deadline.saturating_duration_since(Instant::now()) / versions_left;
-        let mut share_left: f64 = SHARES.iter().map(|(_, s)| s).sum();
-        for (engine, share) in SHARES {
+        let mut share_left: f64 = engines.iter().map(|e| e.2).sum();
+        for &&(engine, _, share) in &engines {
             let left = version_end.saturating_duration_since(Instant::now());
             let slice = left.mul_f64(share / share_left);
             share_left -= share;
-            let budget_for = Budget {
+            let engine_budget = Budget {
                 deadline: Some(Instant::now() + slice),
                 max_cases: None,
+                cancel: config.cancel,
             };
             let mut report_progress = |p: Progress| {
                 progress(CampaignProgress {
@@ -128,138 +246,162 @@ pub fn run(
                     budget,
                 })
             };
-            let report = run_rounds(
+            let make = || make_target(&config.target, version);
+            let report = run_engine(
                 engine,
-                &mut *target,
+                &make,
                 config,
                 config.seed ^ engine_salt(engine),
-                &budget_for,
+                &engine_budget,
                 &mut report_progress,
-            );
-            reports.push(report);
+            )?;
+            runs.push(EngineRun {
+                version,
+                engine,
+                report,
+            });
+            if engine_budget.cancelled() {
+                return Ok(Outcome {
+                    runs,
+                    elapsed: started.elapsed(),
+                    interrupted: true,
+                });
+            }
         }
     }
-    Ok(reports)
+    Ok(Outcome {
+        runs,
+        elapsed: started.elapsed(),
+        interrupted: false,
+    })
 }
 
-/// Cases per round of a random engine. proptest runs a fixed number of cases, so a campaign
-/// runs rounds (each with its own seed) until its time is up, rather than one huge run.
-const ROUND_CASES: u32 = 32;
+/// An engine's seed: the campaign's, mixed with the engine's name.
+pub fn engine_salt(engine: Engine) -> u64 {
+    crate::crash::Fnv::of(engine.name().as_bytes())
+}
 
-/// Runs `engine` in rounds until the budget is spent, a round finds something, or (for the
-/// exhaustive explorer, which runs once) the configuration is done; merges the rounds. When
-/// the campaign collects kinds, a round that found something does not end the engine: the
-/// next rounds ignore the kinds already found, so each new kind gets its own minimal case.
-fn run_rounds(
-    engine: &str,
-    target: &mut dyn Target,
+/// Runs one engine of a campaign: the explorer once (to the end of its configuration or of
+/// its budget, going on after every finding and keeping the shortest case of each kind), a
+/// random engine in rounds until the budget is spent or a round finds something (see
+/// `crate::jobs`). When the campaign collects kinds, a finding does not end a random
+/// engine: it runs again with a new seed, ignoring the kinds already found, so each new
+/// kind gets its own minimal case.
+fn run_engine(
+    engine: Engine,
+    make: &MakeTarget<'_>,
     config: &CampaignConfig,
     seed: u64,
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
-) -> Report {
-    let mut merged = run_engine(engine, target, config, seed, &[], budget, progress);
+) -> Result<Report, TargetError> {
+    let targets = || Targets::Jobs {
+        make,
+        jobs: config.jobs,
+    };
+    let mut merged = run_engine_once(engine, targets(), config, seed, &[], budget, progress)?;
     let mut round = 1u64;
-    while engine != "explore"
-        && merged.complete
-        && (merged.failures.is_empty() || config.target.collects_kinds())
+    while engine != Engine::Explore
+        && config.target.collects_kinds()
+        && !merged.failures.is_empty()
         && merged.skipped.is_none()
         && !budget.exhausted(0)
     {
         let found: Vec<FailureKind> = merged.failures.iter().map(|f| f.kind).collect();
-        let next = run_engine(
+        let round_seed = seed ^ round.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let next = run_engine_once(
             engine,
-            target,
+            targets(),
             config,
-            seed ^ round.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            round_seed,
             &found,
             budget,
             progress,
-        );
-        merged.counts.add(&next.counts);
+        )?;
+        let new_kind = !next.failures.is_empty();
         merged.elapsed += next.elapsed;
-        merged.complete = next.complete;
-        merged.failures.extend(next.failures);
-        for (kind, n) in next.found {
-            *merged.found.entry(kind).or_default() += n;
+        merged.absorb(next, round);
+        if !new_kind {
+            break;
         }
         round += 1;
     }
     // The budget, not the configuration, ends a random engine.
-    if engine != "explore" {
+    if engine != Engine::Explore {
         merged.complete = false;
     }
-    merged
+    Ok(merged)
 }
 
-fn engine_salt(engine: &str) -> u64 {
-    crate::crash::Fnv::of(engine.as_bytes())
-}
-
-/// Runs one round of `engine`, ignoring the kinds in `found` (found by earlier rounds). The
-/// explorer, which runs once, goes on after every finding and keeps the shortest case of
-/// each kind.
-fn run_engine(
-    engine: &str,
-    target: &mut dyn Target,
+/// Runs `engine` once, ignoring the kinds in `found` (found by earlier rounds).
+#[allow(clippy::too_many_arguments)]
+fn run_engine_once(
+    engine: Engine,
+    targets: Targets<'_>,
     config: &CampaignConfig,
     seed: u64,
     found: &[FailureKind],
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
-) -> Report {
+) -> Result<Report, TargetError> {
     let ignore = found.to_vec();
-    match engine {
-        "explore" => explore::run(
-            target,
+    let shard = config.shard;
+    let report = match engine {
+        Engine::Explore => explore::run_split(
+            targets,
             &explore::ExploreConfig {
                 depth: config.depth,
                 seed,
                 ignore,
                 ..Default::default()
             },
+            shard,
             budget,
             progress,
-        ),
-        "sequences" => sequences::run(
-            target,
+        )?,
+        Engine::Sequences => sequences::run_split(
+            targets,
             &sequences::SequencesConfig {
-                cases: ROUND_CASES,
+                cases: UNBOUNDED,
                 seed,
                 ignore,
                 ..Default::default()
             },
+            shard,
             budget,
             progress,
-        ),
-        "damage" => damage::run(
-            target,
+        )?,
+        Engine::Damage => damage::run_split(
+            targets,
             &damage::DamageConfig {
-                cases: ROUND_CASES / 8,
+                cases: UNBOUNDED,
                 seed,
                 ignore,
                 ..Default::default()
             },
+            shard,
             budget,
             progress,
-        ),
-        _ => faults::run(
-            target,
+        )?,
+        Engine::Faults => faults::run_split(
+            targets,
             &faults::FaultsConfig {
-                scripts: ROUND_CASES / 8,
+                scripts: UNBOUNDED,
                 seed,
                 ignore,
                 ..Default::default()
             },
+            shard,
             budget,
             progress,
-        ),
-    }
+        )?,
+    };
+    Ok(report)
 }
 
-/// Whether a campaign's reports found anything.
-pub fn found_anything(reports: &[Report]) -> bool {
+/// Whether any of `reports` found anything.
+pub fn found_anything<'a>(reports: impl IntoIterator<Item = &'a Report>) -> bool {
     reports
-        .iter()
+        .into_iter()
         .any(|r| !r.failures.is_empty() || r.found.values().any(|&n| n > 0))
 }

@@ -26,13 +26,15 @@ use proptest::prelude::*;
 use crate::alphabet::{self, T0_MS};
 use crate::crash::CrashImage;
 use crate::history::History;
+use crate::jobs::{on_one, run_rounds, Rounds, Targets};
 use crate::recover::{Flow, HarnessError, Recoverer};
 use crate::report::{
-    run_cases, Budget, Case, CaseSettings, Counts, FailureKind, Finding, PlayedFinding, Progress,
-    Report,
+    no_progress, run_cases, Budget, Case, CaseSettings, Counts, FailureKind, Finding,
+    PlayedFinding, Progress, Report,
 };
 use crate::script::{Player, Step};
-use crate::target::Target;
+use crate::shard::Shard;
+use crate::target::{Target, TargetError};
 use eaof::format::HEADER_LEN;
 use eaof_model::command::Command;
 use eaof_model::Store;
@@ -40,7 +42,8 @@ use eaof_model::Store;
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct DamageConfig {
-    /// Generated files.
+    /// Generated files, in rounds of [`ROUND_CASES`] (`crate::jobs::UNBOUNDED`: as many as
+    /// the budget allows).
     pub cases: u32,
     /// Most commands per file.
     pub max_commands: usize,
@@ -89,6 +92,17 @@ pub enum Fill {
     Xor(u8),
 }
 
+impl std::fmt::Display for Fill {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fill::Zeros => f.write_str("zeros"),
+            Fill::Ones => f.write_str("0xff bytes"),
+            Fill::Random(seed) => write!(f, "random bytes (seed {seed})"),
+            Fill::Xor(mask) => write!(f, "the bytes xor {mask:#04x}"),
+        }
+    }
+}
+
 /// One damaged range: from byte `at` (modulo the file's length), `len` bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Site {
@@ -131,7 +145,7 @@ pub fn apply(bytes: &[u8], damage: &[Site]) -> (Vec<u8>, String) {
                 Fill::Xor(mask) => *byte ^ mask,
             };
         }
-        what.push(format!("bytes {start}..{end} := {:?}", site.fill));
+        what.push(format!("bytes {start}..{end} := {}", site.fill));
     }
     (out, what.join(", "))
 }
@@ -299,13 +313,55 @@ pub fn cases(config: &DamageConfig) -> BoxedStrategy<(Vec<Command>, Vec<Damage>)
         .boxed()
 }
 
-/// Runs the engine: see the module documentation.
+/// Files a round: the unit a job runs (see `crate::jobs`).
+pub const ROUND_CASES: u32 = 4;
+
+/// Runs the engine on one target: see the module documentation.
 pub fn run(
     target: &mut dyn Target,
     config: &DamageConfig,
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
+    on_one("damage", config.seed, target, |targets| {
+        run_split(targets, config, Shard::WHOLE, budget, progress)
+    })
+}
+
+/// Runs the rounds of `shard` on `targets` (one target, or jobs with a target each): rounds
+/// of [`ROUND_CASES`] files, each with its own seed, up to the first failing round.
+pub fn run_split(
+    targets: Targets<'_>,
+    config: &DamageConfig,
+    shard: Shard,
+    budget: &Budget,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Report, TargetError> {
+    let rounds = Rounds {
+        seed: config.seed,
+        cases: config.cases,
+        round: ROUND_CASES,
+    };
+    run_rounds(
+        targets,
+        "damage",
+        &rounds,
+        shard,
+        budget,
+        progress,
+        &|target, seed, cases, budget| {
+            let round = DamageConfig {
+                seed,
+                cases,
+                ..config.clone()
+            };
+            run_round(target, &round, budget)
+        },
+    )
+}
+
+/// One round: `config.cases` files from `config.seed`, a failure shrunk.
+fn run_round(target: &mut dyn Target, config: &DamageConfig, budget: &Budget) -> Report {
     let settings = CaseSettings {
         seed: config.seed,
         cases: config.cases,
@@ -318,7 +374,7 @@ pub fn run(
         &settings,
         cases(config),
         budget,
-        progress,
+        &mut no_progress(),
         |target, (commands, damages)| {
             play_case(target, commands, damages, config).map(|(hits, counts)| (hits, counts, ()))
         },
@@ -344,7 +400,7 @@ impl PlayedFinding for Hit {
     }
     fn describe(&self) -> String {
         format!(
-            "{:?} ({}): {}",
+            "{} ({}): {}",
             self.finding.kind, self.damage, self.finding.detail
         )
     }

@@ -19,16 +19,19 @@ use proptest::strategy::ValueTree;
 
 use crate::alphabet::{self, T0_MS};
 use crate::crash::CrashMode;
+use crate::jobs::{on_one, run_rounds, Rounds, Targets};
 use crate::recover::{HarnessError, Recoverer};
 use crate::report::{runner, Budget, Case, FailureKind, Finding, Progress, Report};
 use crate::script::{Found, Player, Step};
-use crate::target::{Fault, Target};
+use crate::shard::Shard;
+use crate::target::{Fault, Target, TargetError};
 use eaof_model::Store;
 
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct FaultsConfig {
-    /// Generated scripts.
+    /// Generated scripts, in rounds of [`ROUND_SCRIPTS`] (`crate::jobs::UNBOUNDED`: as many
+    /// as the budget allows).
     pub scripts: u32,
     /// Commands per script.
     pub commands: usize,
@@ -115,13 +118,56 @@ fn run_with_fault(
     Ok((found, counts, fired))
 }
 
-/// Runs the engine: see the module documentation.
+/// Scripts a round: the unit a job runs (see `crate::jobs`).
+pub const ROUND_SCRIPTS: u32 = 4;
+
+/// Runs the engine on one target: see the module documentation.
 pub fn run(
     target: &mut dyn Target,
     config: &FaultsConfig,
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
+    on_one("faults", config.seed, target, |targets| {
+        run_split(targets, config, Shard::WHOLE, budget, progress)
+    })
+}
+
+/// Runs the rounds of `shard` on `targets` (one target, or jobs with a target each): rounds
+/// of [`ROUND_SCRIPTS`] scripts, each with its own seed, up to the first failing round.
+pub fn run_split(
+    targets: Targets<'_>,
+    config: &FaultsConfig,
+    shard: Shard,
+    budget: &Budget,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Report, TargetError> {
+    let rounds = Rounds {
+        seed: config.seed,
+        cases: config.scripts,
+        round: ROUND_SCRIPTS,
+    };
+    run_rounds(
+        targets,
+        "faults",
+        &rounds,
+        shard,
+        budget,
+        progress,
+        &|target, seed, scripts, budget| {
+            let round = FaultsConfig {
+                seed,
+                scripts,
+                ..config.clone()
+            };
+            run_round(target, &round, budget)
+        },
+    )
+}
+
+/// One round: `config.scripts` scripts from `config.seed`, each with a fault at every
+/// operation and every byte.
+fn run_round(target: &mut dyn Target, config: &FaultsConfig, budget: &Budget) -> Report {
     let started = Instant::now();
     let mut report = Report::new("faults", target.name(), config.seed);
     let mut runner = runner(config.seed, config.scripts, 0);
@@ -191,7 +237,7 @@ pub fn run(
             if !fired {
                 let finding = Finding::new(
                     FailureKind::WriterFailed,
-                    format!("the fault {fault:?} never made a call fail"),
+                    format!("the fault ({fault}) never made a call fail"),
                 );
                 report.record(finding, || case(config, &steps, Some(fault), None), &[]);
             }
@@ -203,7 +249,6 @@ pub fn run(
                     &config.ignore,
                 );
             }
-            progress(report.progress(done, None, started));
         }
         report.counts.cases += 1;
     }

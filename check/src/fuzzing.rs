@@ -4,6 +4,13 @@
 //!
 //! Each function panics when its property fails: that is how a fuzzer learns of a finding.
 //! Nothing in them may panic for any other reason, on any input.
+//!
+//! [`script`] is the structure-aware target: its input decodes (`arbitrary`) to a run of
+//! commands, flushes, syncs, crashes, reopens and faults, judged by the engines' oracle;
+//! [`planted`] holds the bug it is shown to find.
+
+pub mod planted;
+pub mod script;
 
 use bytes::Bytes;
 use eaof::aof::{Recovery, WriterOptions};
@@ -265,4 +272,5 @@ pub const TARGETS: &[(&str, Property)] = &[
     ("read_file", read_file),
     ("reopen_append", reopen_append),
     ("replay", replay),
+    ("script", script::script),
 ];

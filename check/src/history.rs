@@ -23,6 +23,7 @@ use eaof::format::HEADER_LEN;
 use eaof::AofRecord;
 
 use crate::report::{FailureKind, Finding};
+use crate::show;
 use crate::target::Version;
 use eaof_model::gen::records_bit_equal;
 use eaof_model::Store;
@@ -187,9 +188,11 @@ impl History {
             return Err(Finding::new(
                 FailureKind::PhantomState,
                 format!(
-                    "record {i} read back as {:?}, written as {:?}",
-                    returned[i],
-                    self.records.get(i)
+                    "record {i} read back as {}, written as {}",
+                    show::record(&returned[i]),
+                    self.records
+                        .get(i)
+                        .map_or("nothing".into(), |r| show::record(r).to_string())
                 ),
             ));
         }
@@ -198,8 +201,9 @@ impl History {
             return Err(Finding::new(
                 FailureKind::AckedLost,
                 format!(
-                    "{k} records recovered, {} acknowledged by a sync (lost from {:?})",
-                    self.acked, self.records[k]
+                    "{k} records recovered, {} acknowledged by a sync (lost from {})",
+                    self.acked,
+                    show::record(&self.records[k])
                 ),
             ));
         }
@@ -235,10 +239,10 @@ impl History {
         Err(Finding::new(
             kind,
             format!(
-                "replaying the {} records recovered gives {:?}, which the model never had after \
+                "replaying the {} records recovered gives {}, which the model never had after \
                  the {acked} acknowledged records",
                 returned.len(),
-                replayed.entries().collect::<Vec<_>>()
+                show::store(&replayed)
             ),
         ))
     }

@@ -19,6 +19,7 @@
 //! - [`files`]: a real log file and the harness's account of its durability; [`account`]:
 //!   durability accounts (the harness's, or one replayed from a [`trace`] of file-system
 //!   calls).
+//! - [`recorded`]: crash states from what a child process did, as the recorder saw it.
 //!
 //! The machinery the engines share:
 //! - [`crash`]: the file-level crash model (every cut of the unsynced bytes, files grown
@@ -27,7 +28,11 @@
 //! - [`recover`]: recovering an image through a target and judging it, in linear time over
 //!   all cuts of a file; [`mod@reference`]: the format's verdict on the same bytes;
 //! - [`script`]: playing commands, flushes, syncs and crashes on the model and a target;
-//! - [`alphabet`]: the commands; [`report`]: counts, failures and replayable cases.
+//! - [`alphabet`]: the commands; [`report`]: counts, failures and replayable cases;
+//!   [`show`]: what the checker tells a person (commands, records, verdicts), in words;
+//! - [`jobs`]: an engine's work cut into units, run on several threads; [`shard`]: a
+//!   campaign cut across machines; [`report_file`]: a campaign's report as JSON, and
+//!   [`merge`]: the shards' reports combined.
 //!
 //! The engines, each generic over the target and each returning a [`Report`] ([`campaign`]
 //! runs them all within one time budget, for `eaof explore`):
@@ -57,13 +62,19 @@ pub mod faults;
 pub mod files;
 pub mod fuzzing;
 pub mod history;
+pub mod jobs;
+pub mod merge;
 pub mod planted;
 pub mod process;
+pub mod recorded;
 pub mod recover;
 pub mod reference;
 pub mod report;
+pub mod report_file;
 pub mod script;
 pub mod sequences;
+pub mod shard;
+pub mod show;
 pub mod sim;
 pub mod target;
 pub mod trace;

@@ -34,6 +34,7 @@ use crate::crash::{CrashImage, Fnv};
 use crate::history::History;
 pub use crate::reference::{shape, shift_verdict, Reference};
 use crate::report::{Counts, FailureKind, Finding};
+use crate::show;
 use crate::target::{FileState, ReadBack, ReadEnd, Target, TargetError, Version};
 use eaof_model::gen::record_lists_bit_equal;
 
@@ -200,11 +201,11 @@ impl<'t> Recoverer<'t> {
             kind,
             format!(
                 "the file holds {m} whole records ({} acknowledged); the reader returned {k} \
-                 ({acked_lost} acknowledged records lost) and ended with {:?}{}",
+                 ({acked_lost} acknowledged records lost) and ended with {}{}",
                 history.acked(),
                 read.end,
                 match history.records()[..m].get(k) {
-                    Some(next) => format!(" (first missing: {next:?})"),
+                    Some(next) => format!(" (first missing: {})", show::record(next)),
                     None => String::new(),
                 },
             ),
@@ -379,12 +380,17 @@ impl<'t> Recoverer<'t> {
         match (&reference, expected) {
             (Ok(v), Some(want)) if shape(v) != want => findings.push(Finding::new(
                 FailureKind::WrongVerdict,
-                format!("the reference reader says {v:?}; the format's rule says {want:?}"),
+                format!(
+                    "the reference reader says {}; the format's rule says {}",
+                    show::verdict(v),
+                    show::shape(want)
+                ),
             )),
             (Err(e), Some(want)) => findings.push(Finding::new(
                 FailureKind::WrongVerdict,
                 format!(
-                    "the reference reader refuses the file ({e}); the format's rule says {want:?}"
+                    "the reference reader refuses the file ({e}); the format's rule says {}",
+                    show::shape(want)
                 ),
             )),
             _ => {}
@@ -394,7 +400,11 @@ impl<'t> Recoverer<'t> {
             if mine != *reference {
                 findings.push(Finding::new(
                     FailureKind::WrongVerdict,
-                    format!("the reader's verdict is {mine:?}, the scanner's {reference:?}"),
+                    format!(
+                        "the reader's verdict is {}, the scanner's {}",
+                        show::verdict(&mine),
+                        show::verdict(reference)
+                    ),
                 ));
             }
         }
@@ -410,15 +420,15 @@ impl<'t> Recoverer<'t> {
                 },
                 format!(
                     "read {k} records, then the error {e}; the format says a torn tail after \
-                     {reference_records} records ({:?})",
-                    reference.as_ref().ok()
+                     {reference_records} records ({})",
+                    show::reference(&reference)
                 ),
             )),
             (ReadEnd::Clean, false) => findings.push(Finding::new(
                 FailureKind::SilentDamage,
                 format!(
-                    "read {k} records and a clean end; the format requires an error ({:?})",
-                    reference
+                    "read {k} records and a clean end; the format requires an error ({})",
+                    show::reference(&reference)
                 ),
             )),
             (ReadEnd::Clean, true) if k < reference_records => findings.push(Finding::new(
@@ -458,17 +468,19 @@ impl<'t> Recoverer<'t> {
                         format!(
                             "after reopening, appending a record and syncing, the reader \
                              returned {} records (want {}: the {} recovered and the new one) \
-                             and ended with {:?}; the format's verdict on the file reopened: \
-                             {:?}",
+                             and ended with {}; the format's verdict on the file reopened: \
+                             {}",
                             after.records.len() + skip,
                             want.len() + skip,
                             want.len() - 1 + skip,
                             after.end,
-                            outcome.reference.verdict.as_ref().map(|v| shift_verdict(
-                                v,
-                                skip as u64,
-                                0
-                            )),
+                            show::reference(
+                                &outcome
+                                    .reference
+                                    .verdict
+                                    .as_ref()
+                                    .map(|v| { shift_verdict(v, skip as u64, 0) })
+                            ),
                         ),
                     ));
                 }
@@ -513,8 +525,8 @@ impl<'t> Recoverer<'t> {
                     FailureKind::SilentDamage,
                     format!(
                         "damage in record {first} read as a clean end after {k} records, \
-                         though record {i} after it is intact ({:?})",
-                        reference.verdict
+                         though record {i} after it is intact ({})",
+                        show::reference(&reference.verdict)
                     ),
                 ));
             } else if !reference.reads_ok() {
@@ -522,8 +534,8 @@ impl<'t> Recoverer<'t> {
                     FailureKind::SilentDamage,
                     format!(
                         "damage in the last records read as a clean end after {k} records; the \
-                         format requires an error ({:?})",
-                        reference.verdict
+                         format requires an error ({})",
+                        show::reference(&reference.verdict)
                     ),
                 ));
             } else if k < reference.records() {
@@ -546,12 +558,13 @@ impl<'t> Recoverer<'t> {
                         FailureKind::WrongVerdict,
                         format!(
                             "damage first changes record {first} (offset {start}){}; the \
-                             reference reader says {v:?}",
+                             reference reader says {}",
                             if intact_after.is_some() {
                                 ", an intact record follows"
                             } else {
                                 ""
-                            }
+                            },
+                            show::verdict(v)
                         ),
                     ));
                 }
@@ -560,7 +573,11 @@ impl<'t> Recoverer<'t> {
                 if mine != v {
                     findings.push(Finding::new(
                         FailureKind::WrongVerdict,
-                        format!("the reader's verdict is {mine:?}, the scanner's {v:?}"),
+                        format!(
+                            "the reader's verdict is {}, the scanner's {}",
+                            show::verdict(mine),
+                            show::verdict(v)
+                        ),
                     ));
                 }
             }
@@ -570,8 +587,8 @@ impl<'t> Recoverer<'t> {
                 FailureKind::SilentDamage,
                 format!(
                     "a damaged header read as a clean end after {k} records; the format \
-                     refuses the file ({:?})",
-                    reference.verdict
+                     refuses the file ({})",
+                    show::reference(&reference.verdict)
                 ),
             ));
         }

@@ -32,7 +32,7 @@ impl Reference {
         Reference {
             verdict: Scanner::new(bytes, key.as_ref())
                 .map(Scanner::finish)
-                .map_err(|e| format!("{e:?}")),
+                .map_err(|e| e.to_string()),
         }
     }
 

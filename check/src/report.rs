@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::crash::CrashImage;
@@ -19,8 +20,12 @@ use crate::target::Fault;
 pub struct Budget {
     /// Stop starting new cases after this instant.
     pub deadline: Option<Instant>,
-    /// Stop after this many cases (sequences, files, fault runs, explored sequences).
+    /// Stop after this many cases (sequences, files, fault runs, explored sequences). In a
+    /// run split into units on several jobs (`crate::jobs`), checked against the cases of
+    /// the units already finished when a unit starts, and within each unit against its own.
     pub max_cases: Option<u64>,
+    /// Stop as soon as this flag is set (an interrupt: Ctrl-C).
+    pub cancel: Option<&'static AtomicBool>,
 }
 
 impl Budget {
@@ -34,6 +39,7 @@ impl Budget {
         Budget {
             deadline: Some(Instant::now() + Duration::from_secs_f64(seconds.max(0.0))),
             max_cases: None,
+            cancel: None,
         }
     }
 
@@ -42,13 +48,28 @@ impl Budget {
         Budget {
             deadline: None,
             max_cases: Some(cases),
+            cancel: None,
         }
     }
 
     /// Whether a run that has done `cases` cases must stop.
     pub fn exhausted(&self, cases: u64) -> bool {
         self.max_cases.is_some_and(|max| cases >= max)
+            || self.cancelled()
             || self.deadline.is_some_and(|d| Instant::now() >= d)
+    }
+
+    /// Whether the run was interrupted.
+    pub fn cancelled(&self) -> bool {
+        self.cancel.is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
+    /// The budget left for a unit of a run whose finished units did `done` cases.
+    pub fn after(&self, done: u64) -> Budget {
+        Budget {
+            max_cases: self.max_cases.map(|max| max.saturating_sub(done)),
+            ..*self
+        }
     }
 }
 
@@ -193,25 +214,97 @@ pub enum FailureKind {
     KeyingMixed,
 }
 
+/// Every kind, with its stable name (for reports, JSON and the command line) and the one
+/// line saying what the property is.
+const KINDS: [(FailureKind, &str, &str); 15] = [
+    (
+        FailureKind::WriterFailed,
+        "writer_failed",
+        "no call fails without a fault",
+    ),
+    (
+        FailureKind::CleanReadFailed,
+        "clean_read_failed",
+        "everything written reads back",
+    ),
+    (
+        FailureKind::AckedLost,
+        "acked_lost",
+        "nothing acknowledged by a sync is lost",
+    ),
+    (
+        FailureKind::PhantomState,
+        "phantom_state",
+        "recovery never yields a state the model never had",
+    ),
+    (
+        FailureKind::TornTailReadAsError,
+        "torn_tail_read_as_error",
+        "a crash's leftovers are a torn tail, not an error",
+    ),
+    (
+        FailureKind::TornHeaderReadAsError,
+        "torn_header_read_as_error",
+        "a header torn by a crash is an empty log",
+    ),
+    (
+        FailureKind::IntactRecordsDropped,
+        "intact_records_dropped",
+        "every intact record before a torn tail is read",
+    ),
+    (
+        FailureKind::SilentDamage,
+        "silent_damage",
+        "damage followed by an intact record is never silent",
+    ),
+    (
+        FailureKind::ReopenFailed,
+        "reopen_failed",
+        "a writer reopens a torn tail by cutting it",
+    ),
+    (
+        FailureKind::AppendLost,
+        "append_lost",
+        "records appended after recovery read back",
+    ),
+    (
+        FailureKind::TornHeaderNotRecreated,
+        "torn_header_not_recreated",
+        "a writer rewrites a header torn by a crash",
+    ),
+    (
+        FailureKind::NotPoisoned,
+        "not_poisoned",
+        "a writer refuses work after a failed write or sync",
+    ),
+    (
+        FailureKind::WrongVerdict,
+        "wrong_verdict",
+        "verdicts name the damaged record's offset and class",
+    ),
+    (
+        FailureKind::InconsistentRead,
+        "inconsistent_read",
+        "a record's reading depends only on its bytes",
+    ),
+    (
+        FailureKind::KeyingMixed,
+        "keying_mixed",
+        "a file reopened with another key reads back whole, or the writer refuses",
+    ),
+];
+
 impl FailureKind {
     /// Every kind.
-    pub const ALL: [FailureKind; 15] = [
-        FailureKind::WriterFailed,
-        FailureKind::CleanReadFailed,
-        FailureKind::AckedLost,
-        FailureKind::PhantomState,
-        FailureKind::TornTailReadAsError,
-        FailureKind::TornHeaderReadAsError,
-        FailureKind::IntactRecordsDropped,
-        FailureKind::SilentDamage,
-        FailureKind::ReopenFailed,
-        FailureKind::AppendLost,
-        FailureKind::TornHeaderNotRecreated,
-        FailureKind::NotPoisoned,
-        FailureKind::WrongVerdict,
-        FailureKind::InconsistentRead,
-        FailureKind::KeyingMixed,
-    ];
+    pub const ALL: [FailureKind; 15] = {
+        let mut all = [FailureKind::WriterFailed; 15];
+        let mut i = 0;
+        while i < KINDS.len() {
+            all[i] = KINDS[i].0;
+            i += 1;
+        }
+        all
+    };
 
     /// Every kind but `kinds`: the ignore list of a run looking for `kinds` only.
     pub fn all_but(kinds: &[FailureKind]) -> Vec<FailureKind> {
@@ -221,27 +314,30 @@ impl FailureKind {
             .collect()
     }
 
+    fn entry(self) -> &'static (FailureKind, &'static str, &'static str) {
+        // KINDS lists every variant in declaration order (`kinds_are_listed_in_order`).
+        &KINDS[self as usize]
+    }
+
     /// One line saying what the property is.
     pub fn property(self) -> &'static str {
-        match self {
-            FailureKind::WriterFailed => "no call fails without a fault",
-            FailureKind::CleanReadFailed => "everything written reads back",
-            FailureKind::AckedLost => "nothing acknowledged by a sync is lost",
-            FailureKind::PhantomState => "recovery never yields a state the model never had",
-            FailureKind::TornTailReadAsError => "a crash's leftovers are a torn tail, not an error",
-            FailureKind::TornHeaderReadAsError => "a header torn by a crash is an empty log",
-            FailureKind::IntactRecordsDropped => "every intact record before a torn tail is read",
-            FailureKind::SilentDamage => "damage followed by an intact record is never silent",
-            FailureKind::ReopenFailed => "a writer reopens a torn tail by cutting it",
-            FailureKind::AppendLost => "records appended after recovery read back",
-            FailureKind::TornHeaderNotRecreated => "a writer rewrites a header torn by a crash",
-            FailureKind::NotPoisoned => "a writer refuses work after a failed write or sync",
-            FailureKind::WrongVerdict => "verdicts name the damaged record's offset and class",
-            FailureKind::InconsistentRead => "a record's reading depends only on its bytes",
-            FailureKind::KeyingMixed => {
-                "a file reopened with another key reads back whole, or the writer refuses"
-            }
-        }
+        self.entry().2
+    }
+
+    /// The kind's stable name: `acked_lost`.
+    pub fn name(self) -> &'static str {
+        self.entry().1
+    }
+
+    /// The kind named `name`.
+    pub fn from_name(name: &str) -> Option<FailureKind> {
+        KINDS.iter().find(|k| k.1 == name).map(|k| k.0)
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -283,7 +379,9 @@ pub struct Case {
 
 impl fmt::Display for Case {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "seed {:#x}; {} steps:", self.seed, self.steps.len())?;
+        let n = self.steps.len();
+        let steps = if n == 1 { "step" } else { "steps" };
+        writeln!(f, "{n} {steps} (case seed {:#x}):", self.seed)?;
         for (i, step) in self.steps.iter().enumerate() {
             write!(f, "  {i:>3}. {step}")?;
             match self.picked.iter().find(|(at, _)| *at == i) {
@@ -292,7 +390,7 @@ impl fmt::Display for Case {
             }
         }
         if let Some(fault) = &self.fault {
-            writeln!(f, "  fault: {fault:?}")?;
+            writeln!(f, "  fault: {fault}")?;
         }
         if let Some(crash) = &self.crash {
             writeln!(f, "  crash image: {crash}")?;
@@ -313,19 +411,31 @@ pub struct Failure {
     pub detail: String,
     /// How to see it again.
     pub case: Case,
+    /// The unit of the engine's run it was found in (see `crate::jobs`): of the failures of
+    /// one kind, the one of the lowest unit is the first, whichever job or shard found it.
+    pub unit: u64,
 }
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{:?} ({}): {}",
+            "{} ({}): {}",
             self.kind,
             self.kind.property(),
             self.detail
         )?;
         write!(f, "{}", self.case)
     }
+}
+
+/// How many of its units an engine's run went through.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Units {
+    /// Units run to their end.
+    pub done: u64,
+    /// Units the run had to do (this shard's), when bounded.
+    pub planned: Option<u64>,
 }
 
 /// What an engine did and found.
@@ -349,6 +459,8 @@ pub struct Report {
     pub found: BTreeMap<FailureKind, u64>,
     /// Why the engine did not apply, if it did not (fault injection on real files).
     pub skipped: Option<String>,
+    /// The units it ran.
+    pub units: Units,
 }
 
 impl Report {
@@ -364,6 +476,39 @@ impl Report {
             failures: Vec::new(),
             found: BTreeMap::new(),
             skipped: None,
+            units: Units::default(),
+        }
+    }
+
+    /// Adds the report of unit `unit` to this one: counts and tallies add up; a failure is
+    /// kept when its kind has none yet, or one of a later unit (so merging in any order keeps
+    /// the first failure of each kind in the engine's order); the run is complete when every
+    /// part is. The time is the caller's to set (the parts ran side by side).
+    pub fn absorb(&mut self, part: Report, unit: u64) {
+        self.counts.add(&part.counts);
+        self.complete &= part.complete;
+        for (kind, n) in part.found {
+            *self.found.entry(kind).or_default() += n;
+        }
+        for mut failure in part.failures {
+            failure.unit = unit;
+            self.keep_first(failure);
+        }
+        if self.skipped.is_none() {
+            self.skipped = part.skipped;
+        }
+        if self.target.is_empty() {
+            self.target = part.target;
+        }
+        self.units.done += part.units.done;
+    }
+
+    /// Keeps `failure` if it comes before the one of its kind this report has, if any.
+    pub fn keep_first(&mut self, failure: Failure) {
+        match self.failures.iter_mut().find(|f| f.kind == failure.kind) {
+            Some(kept) if kept.unit > failure.unit => *kept = failure,
+            Some(_) => {}
+            None => self.failures.push(failure),
         }
     }
 
@@ -389,6 +534,7 @@ impl Report {
                 kind: finding.kind,
                 detail: finding.detail,
                 case: case(),
+                unit: 0,
             });
         }
         true
@@ -445,7 +591,7 @@ impl fmt::Display for Report {
             c.bytes_read
         )?;
         for (kind, n) in &self.found {
-            writeln!(f, "  found {kind:?} × {n}")?;
+            writeln!(f, "  found {kind} × {n}")?;
         }
         for failure in &self.failures {
             writeln!(f, "{failure}")?;
@@ -460,7 +606,7 @@ pub trait PlayedFinding {
     fn finding(&self) -> &Finding;
     /// One line for proptest's failure message.
     fn describe(&self) -> String {
-        format!("{:?}: {}", self.finding().kind, self.finding().detail)
+        format!("{}: {}", self.finding().kind, self.finding().detail)
     }
 }
 

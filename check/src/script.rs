@@ -65,7 +65,7 @@ pub enum Step {
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::Command(c) => write!(f, "{c:?}"),
+            Step::Command(c) => write!(f, "{}", crate::show::command(c)),
             Step::Flush => f.write_str("flush"),
             Step::Sync => f.write_str("sync"),
             Step::Crash { harsh, pick } => write!(
@@ -173,6 +173,12 @@ impl<'r, 't> Player<'r, 't> {
     /// The first failed call, once faults were expected.
     pub fn failed(&self) -> Option<&TargetError> {
         self.failed.as_ref()
+    }
+
+    /// Whether a writer is open (false after a reopen the target refused: later steps have
+    /// nothing to write to).
+    pub fn is_open(&self) -> bool {
+        self.open
     }
 
     /// The recoverer (its counts).
@@ -538,7 +544,7 @@ impl<'r, 't> Player<'r, 't> {
         let summary = (read.records.len(), read.end.is_error());
         if let Some(linear) = linear.filter(|&linear| linear != summary) {
             let detail = format!(
-                "read from its start, the image gives {} records and {:?}; read from the last \
+                "read from its start, the image gives {} records and {}; read from the last \
                  record boundary, {} records and {}",
                 summary.0,
                 read.end,

@@ -15,19 +15,22 @@ use proptest::prelude::*;
 
 use crate::alphabet::{self, T0_MS};
 use crate::crash::CrashImage;
+use crate::jobs::{on_one, run_rounds, Rounds, Targets};
 use crate::recover::{HarnessError, Recoverer};
 use crate::report::{
-    run_cases, Budget, Case, CaseSettings, Counts, FailureKind, Finding, PlayedFinding, Progress,
-    Report,
+    no_progress, run_cases, Budget, Case, CaseSettings, Counts, FailureKind, Finding,
+    PlayedFinding, Progress, Report,
 };
 use crate::script::{Found, Player, Step};
-use crate::target::{Keying, Target};
+use crate::shard::Shard;
+use crate::target::{Keying, Target, TargetError};
 use eaof_model::Store;
 
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct SequencesConfig {
-    /// Generated sequences.
+    /// Generated sequences, in rounds of [`ROUND_CASES`] (`crate::jobs::UNBOUNDED`: as
+    /// many as the budget allows).
     pub cases: u32,
     /// Longest sequence.
     pub max_steps: usize,
@@ -117,13 +120,55 @@ pub fn play_case(
     Ok((found, counts, picked))
 }
 
-/// Runs the engine: see the module documentation.
+/// Cases a round: the unit a job runs (see `crate::jobs`).
+pub const ROUND_CASES: u32 = 32;
+
+/// Runs the engine on one target: see the module documentation.
 pub fn run(
     target: &mut dyn Target,
     config: &SequencesConfig,
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
+    on_one("sequences", config.seed, target, |targets| {
+        run_split(targets, config, Shard::WHOLE, budget, progress)
+    })
+}
+
+/// Runs the rounds of `shard` on `targets` (one target, or jobs with a target each): rounds
+/// of [`ROUND_CASES`] cases, each with its own seed, up to the first failing round.
+pub fn run_split(
+    targets: Targets<'_>,
+    config: &SequencesConfig,
+    shard: Shard,
+    budget: &Budget,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Report, TargetError> {
+    let rounds = Rounds {
+        seed: config.seed,
+        cases: config.cases,
+        round: ROUND_CASES,
+    };
+    run_rounds(
+        targets,
+        "sequences",
+        &rounds,
+        shard,
+        budget,
+        progress,
+        &|target, seed, cases, budget| {
+            let round = SequencesConfig {
+                seed,
+                cases,
+                ..config.clone()
+            };
+            run_round(target, &round, budget)
+        },
+    )
+}
+
+/// One round: `config.cases` cases from `config.seed`, a failure shrunk.
+fn run_round(target: &mut dyn Target, config: &SequencesConfig, budget: &Budget) -> Report {
     let settings = CaseSettings {
         seed: config.seed,
         cases: config.cases,
@@ -140,7 +185,7 @@ pub fn run(
         &settings,
         steps(config.max_steps, lifecycle),
         budget,
-        progress,
+        &mut no_progress(),
         |target, steps| play_case(target, steps, config.seed, config.linear, &config.ignore),
         |report, minimal, found, picked| {
             for f in found {

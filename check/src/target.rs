@@ -308,7 +308,7 @@ pub enum ErrorKind {
 
 /// A failed call of a [`Target`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{op:?} {kind:?}: {message}")]
+#[error("{op} {kind}: {message}")]
 pub struct TargetError {
     /// The call.
     pub op: Op,
@@ -329,8 +329,8 @@ impl TargetError {
     }
 
     /// The implementation failed `op`.
-    pub fn failed(op: Op, message: impl fmt::Debug) -> Self {
-        Self::new(op, ErrorKind::Failed, format!("{message:?}"))
+    pub fn failed(op: Op, message: impl fmt::Display) -> Self {
+        Self::new(op, ErrorKind::Failed, message.to_string())
     }
 
     /// The harness failed while doing `op`.

@@ -7,6 +7,9 @@
 //! Exit codes: 0 when every selected case passed; 1 when any failed or was answered
 //! `unsupported`, or nothing was selected; 2 for a usage error; 4 when the vectors cannot be
 //! read or the implementation cannot be started.
+//!
+//! `--blind` leaves the expected answer and the vector's comment out of every failure, so
+//! that a port is fixed from the spec rather than by copying the reference's answers.
 
 use std::ffi::OsString;
 use std::io::{self, Write};
@@ -18,10 +21,12 @@ use serde_json::Value;
 
 use eaof_conformance::{cases, child, vectors};
 
+mod planted;
 mod responder;
 
 use cases::{Outcome, Selection, Selector};
 use child::Responder;
+use planted::Mistake;
 
 /// Run the test vectors against another implementation, over a pipe
 ///
@@ -32,13 +37,19 @@ use child::Responder;
 /// not handle (a port without AES-GCM, for version 3): that is not a pass; leave those
 /// vectors out with --only.
 ///
+/// A failure shows the answer given and what the vector expected. With --blind it shows
+/// only the answer and which part of it is wrong: neither the expected answer nor the
+/// vector's comment (which often names it), so that each rule is found in the spec rather
+/// than copied from the reference.
+///
 /// The protocol is in docs/FORMAT.md, section 9 ("Test vectors and the conformance
 /// runner"). The vectors are fixtures/vectors.json; the runner has the same set built in.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples, from the repository root:\n  \
     cargo run --release --bin eaof -- conform --self\n  \
     cargo run --release --bin eaof -- conform --only v2 -- python3 ports/python/eaof_conform.py\n  \
-    cargo run --release --bin eaof -- conform --tc 40113 -- ./my-port --conform")]
+    cargo run --release --bin eaof -- conform --tc 40113 -- ./my-port --conform\n  \
+    cargo run --release --bin eaof -- conform --blind --quiet -- ./my-port --conform")]
 pub struct Args {
     /// Run against eaof's own built-in responder (a check of the runner and the reference)
     #[arg(long = "self", conflicts_with = "command")]
@@ -69,6 +80,22 @@ pub struct Args {
     #[arg(long, short)]
     quiet: bool,
 
+    /// On a failure, print neither the expected answer nor the vector's comment: only the
+    /// part of the answer that is wrong
+    #[arg(long)]
+    blind: bool,
+
+    /// Answer as a port with this mistake would (with --self or --respond): shows that the
+    /// vectors catch it
+    #[arg(
+        long,
+        value_enum,
+        hide = true,
+        value_name = "MISTAKE",
+        conflicts_with = "command"
+    )]
+    plant: Option<Mistake>,
+
     /// The implementation to test, and its arguments
     #[arg(last = true, value_name = "CMD", required_unless_present_any = ["against_self", "respond"])]
     command: Vec<OsString>,
@@ -77,7 +104,7 @@ pub struct Args {
 pub fn run(args: &Args) -> ExitCode {
     if args.respond {
         let (stdin, stdout) = (io::stdin(), io::stdout());
-        return match responder::serve(&mut stdin.lock(), &mut stdout.lock()) {
+        return match responder::serve(&mut stdin.lock(), &mut stdout.lock(), args.plant) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("eaof conform --respond: {e}");
@@ -87,7 +114,17 @@ pub fn run(args: &Args) -> ExitCode {
     }
     let command = if args.against_self {
         match std::env::current_exe() {
-            Ok(exe) => vec![exe.into(), "conform".into(), "--respond".into()],
+            Ok(exe) => {
+                let mut command: Vec<OsString> =
+                    vec![exe.into(), "conform".into(), "--respond".into()];
+                if let Some(mistake) = args.plant {
+                    let name = clap::ValueEnum::to_possible_value(&mistake)
+                        .map(|v| v.get_name().to_owned())
+                        .unwrap_or_default();
+                    command.extend(["--plant".into(), name.into()]);
+                }
+                command
+            }
             Err(e) => {
                 eprintln!("eaof conform: cannot find this program to run it: {e}");
                 return ExitCode::from(4);
@@ -132,7 +169,7 @@ pub fn run(args: &Args) -> ExitCode {
         return ExitCode::from(4);
     }
     let started = Instant::now();
-    let tally = run_cases(&cases, &mut responder, args.quiet);
+    let tally = run_cases(&cases, &mut responder, args);
     responder.stop();
     let elapsed = started.elapsed();
     let vectors: std::collections::BTreeSet<u64> = cases.iter().map(|c| c.tc_id).collect();
@@ -171,26 +208,26 @@ struct Tally {
     failed_groups: Vec<(String, u64)>,
 }
 
-fn run_cases(cases: &[cases::Case], responder: &mut Responder, quiet: bool) -> Tally {
+fn run_cases(cases: &[cases::Case], responder: &mut Responder, args: &Args) -> Tally {
     let mut tally = Tally::default();
     let mut out = io::stdout().lock();
     for case in cases {
         let outcome = match responder.ask(&case.request) {
             Ok(answer) => cases::judge(case, &answer),
-            Err(e) => Outcome::Fail(format!("no answer: {e}")),
+            Err(e) => Outcome::Fail(cases::Failure::of_answer(format!("no answer: {e}"))),
         };
         let (status, detail) = match &outcome {
             Outcome::Pass => {
                 tally.passed += 1;
                 ("PASS", None)
             }
-            Outcome::Fail(why) => {
+            Outcome::Fail(failure) => {
                 tally.failed += 1;
-                ("FAIL", Some(why.as_str()))
+                ("FAIL", Some(failure.describe(args.blind)))
             }
             Outcome::Unsupported(why) => {
                 tally.unsupported += 1;
-                ("UNSUPPORTED", Some(why.as_str()))
+                ("UNSUPPORTED", Some(why.clone()))
             }
         };
         if outcome != Outcome::Pass {
@@ -203,13 +240,19 @@ fn run_cases(cases: &[cases::Case], responder: &mut Responder, quiet: bool) -> T
                 None => tally.failed_groups.push((case.group.clone(), 1)),
             }
         }
-        if quiet && outcome == Outcome::Pass {
+        if args.quiet && outcome == Outcome::Pass {
             continue;
         }
+        // The comment of a vector often names what it expects; blind runs leave it out of
+        // failures.
+        let comment = match outcome {
+            Outcome::Fail(_) if args.blind => String::new(),
+            _ => format!(": {}", case.comment),
+        };
         let _ = writeln!(
             out,
-            "{status:<4} {:>5} {:<13} {}: {}",
-            case.tc_id, case.op, case.group, case.comment
+            "{status:<4} {:>5} {:<13} {}{comment}",
+            case.tc_id, case.op, case.group
         );
         if let Some(detail) = detail {
             let _ = writeln!(out, "       {detail}");

@@ -16,8 +16,11 @@ pub enum Exit {
     /// changed).
     Corrupt = 3,
     /// Unreadable: not an EAOF file, an unsupported version, a key needed or not matching,
-    /// or an I/O error.
+    /// not a regular file, or an I/O error (writing the report included).
     Unreadable = 4,
+    /// Standard output was closed before the report ended (`| head`): stopped quietly, with
+    /// the status a shell shows for a command killed by SIGPIPE (128 + 13).
+    BrokenPipe = 141,
 }
 
 impl Exit {
@@ -51,7 +54,11 @@ macro_rules! codes_help {
   2  usage error (bad arguments)
   3  corrupt: an intact record lies beyond the damage; cutting there would lose it
   4  unreadable: not an EAOF file, an unsupported version, a key is needed, no record
-     authenticates with the key given (the wrong key), or an I/O error"
+     authenticates with the key given (the wrong key), the key file is refused (readable
+     by others, writable by its group, or not a key), FILE is not a regular file (a FIFO,
+     a device, a directory), or an I/O error (writing the output included)
+141  the output was closed early (a broken pipe, as in `| head`): stopped without a
+     message, as a command killed by SIGPIPE"
     };
 }
 pub(crate) use codes_help;

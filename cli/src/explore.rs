@@ -1,17 +1,27 @@
 //! `eaof explore`: the model checker as a campaign, for people and for CI.
 //!
-//! Guarantees: every engine of `eaof_check` runs against the chosen implementation for
-//! versions 2 and 3 within the time budget; progress goes to stderr (a bar on a terminal);
-//! the summary table and every failure, with the seed that replays it, go to stdout; the exit
-//! code is 0 only when nothing was found.
+//! Guarantees: every chosen engine of `eaof_check` runs against the chosen implementation
+//! for the chosen versions within the time budget, on `--jobs` threads and on the units of
+//! `--shard`; progress goes to stderr (a bar on a terminal); the summary table and every
+//! failure go to stdout, each failure with a replay command that can be pasted back as is;
+//! the exit code is 0 only when nothing was found. Ctrl-C stops the campaign within a case:
+//! the summary of what ran and the seed are printed, the report written, and the exit code
+//! is 130 (a second Ctrl-C exits at once). `eaof explore merge` combines the `--report`
+//! files of a campaign's shards into one summary. Nothing printed is a Rust Debug form.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use eaof_check::campaign::{self, CampaignConfig, CampaignProgress, TargetKind};
+use eaof_check::campaign::{self, CampaignConfig, CampaignProgress, Engine, TargetKind};
+use eaof_check::merge::{self, Merged};
 use eaof_check::process::ProcessSpec;
-use eaof_check::{Report, Version};
+use eaof_check::report_file::{CampaignFile, ConfigRecord, RunRecord};
+use eaof_check::shard::Shard;
+use eaof_check::Version;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Model-check an implementation of the format: crashes, torn writes, cuts, flips, faults
@@ -35,31 +45,79 @@ use indicatif::{ProgressBar, ProgressStyle};
 ///
 /// Each recovery is replayed into the model store: it must give a state the model had, with
 /// every record acknowledged by a successful sync, and damage must never be hidden. The
-/// summary table counts what was checked; each failure prints the seed and minimal command
-/// sequence that replay it.
+/// summary table counts what was checked; each failure prints its minimal case and a command
+/// that replays it.
+///
+/// Every engine runs on --jobs threads; the same seed finds the same failures for any number
+/// of jobs (for engines that run to their end: a time budget stops them where the machine's
+/// speed allows). --shard I/N runs one machine's part of a campaign cut across N machines;
+/// --report writes a JSON report that `eaof explore merge` combines with the other shards'.
 #[derive(Debug, clap::Args)]
-#[command(after_long_help = "Exit codes:
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_long_help = "Exit codes:
   0  nothing found
-  1  a property failed (the failures are printed with their seed and minimal case)
+  1  a property failed (the failures are printed with their minimal case and replay command)
   2  usage error (bad arguments)
-  4  the harness could not run (a temporary file could not be made)
+  4  the harness could not run (a temporary file could not be made), or the report could
+     not be written
+  130  interrupted (Ctrl-C): the summary of what ran was printed
 
 Examples:
-  eaof explore                              # about a minute, against eaof
-  eaof explore --seconds 3600 --depth 5     # a longer campaign
-  eaof explore --target ember               # find ember 0.4.9's defects
+  eaof explore                                  # about a minute, against eaof, every core
+  eaof explore --seconds 3600 --depth 5         # a longer campaign
+  eaof explore --target ember                   # find ember 0.4.9's defects
   eaof explore --target cmd -- eaof driver ember    # the same, through its driver
   eaof explore --target cmd -- python3 ports/python/eaof_driver.py
-  eaof explore --seed 42                    # replay a campaign")]
+  eaof explore --seed 42                        # replay a campaign
+  eaof explore --engines explore --depth 5 --seconds 86400 --shard 0/8 --report s0.json
+  eaof explore merge s*.json                    # one summary of the shards' reports"
+)]
 pub struct Args {
+    #[command(subcommand)]
+    command: Option<Sub>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Sub {
+    Merge(MergeArgs),
+}
+
+/// Combine the --report files of a campaign's shards into one summary
+///
+/// Refuses reports of different campaigns (target, versions, depth, seed, engines, budget,
+/// number of shards) and a shard given twice; says which shards are missing or were
+/// interrupted. The first failure of each kind is the one the campaign meets first,
+/// whichever shard found it.
+#[derive(Debug, clap::Args)]
+#[command(after_long_help = "Exit codes:
+  0  nothing found, and every shard is present and ran to its end
+  1  a property failed in some shard
+  3  nothing found, but coverage is not whole (a shard missing, interrupted, or stopped by
+     its time budget before the end of the exhaustive exploration)
+  4  a report could not be read, or the reports are of different campaigns")]
+pub struct MergeArgs {
+    /// The reports (`eaof explore --report FILE.json` of each shard).
+    #[arg(required = true, value_name = "REPORT.json")]
+    reports: Vec<PathBuf>,
+    /// Write the merged report here too.
+    #[arg(long, value_name = "FILE.json")]
+    report: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
     /// Time budget of the whole campaign, in seconds.
     #[arg(long, default_value_t = 50, value_name = "N")]
     seconds: u64,
     /// Longest command sequence the exhaustive explorer tries.
     #[arg(long, default_value_t = 4, value_name = "L", value_parser = clap::value_parser!(u8).range(1..=8))]
     depth: u8,
-    /// Seed of every engine (default: a new one, printed so the campaign can be replayed).
-    #[arg(long, value_name = "S")]
+    /// Seed of every engine, decimal or 0x-hexadecimal (default: a new one, printed so the
+    /// campaign can be replayed).
+    #[arg(long, value_name = "S", value_parser = parse_seed)]
     seed: Option<u64>,
     /// The implementation to check.
     #[arg(long, value_enum, default_value_t = TargetArg::Eaof)]
@@ -67,12 +125,25 @@ pub struct Args {
     /// Check only this format version (default: 2 and 3, or those the driver writes).
     #[arg(long = "format-version", value_name = "V", value_parser = clap::value_parser!(u8).range(2..=3))]
     format_version: Option<u8>,
+    /// The engines to run, comma-separated (default: all, in the order explore, sequences,
+    /// damage, faults).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_engine)]
+    engines: Vec<Engine>,
+    /// Threads, each with its own target (default: the machine's cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: Option<u16>,
+    /// Run only part I of a campaign cut into N parts (I from 0): one machine's share.
+    #[arg(long, value_name = "I/N", default_value = "0/1", value_parser = parse_shard)]
+    shard: Shard,
+    /// Write a machine-readable report (JSON) here, for CI and `eaof explore merge`.
+    #[arg(long, value_name = "FILE.json")]
+    report: Option<PathBuf>,
     /// Seconds to wait for each answer of a driver before it is killed (--target cmd).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     timeout: f64,
     /// The driver and its arguments (--target cmd).
     #[arg(last = true, value_name = "PROGRAM")]
-    command: Vec<OsString>,
+    driver: Vec<OsString>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -85,28 +156,19 @@ enum TargetArg {
     Cmd,
 }
 
-/// The target as the words of `--target` that name it.
-fn target_words(target: &TargetKind) -> String {
-    match target {
-        TargetKind::Eaof => "eaof".into(),
-        TargetKind::Ember => "ember".into(),
-        TargetKind::Process(spec) => format!("cmd -- {}", spec.display()),
-    }
-}
-
 /// The implementation `args` name; a usage error's exit code.
-fn target_kind(args: &Args) -> Result<TargetKind, ExitCode> {
+fn target_kind(args: &RunArgs) -> Result<TargetKind, ExitCode> {
     let usage = |message: &str| {
         eprintln!("eaof explore: {message}");
         Err(ExitCode::from(2))
     };
-    match (args.target, args.command.is_empty()) {
+    match (args.target, args.driver.is_empty()) {
         (TargetArg::Cmd, true) => usage("--target cmd needs the driver after `--`"),
         (TargetArg::Cmd, false) => {
             if !(args.timeout.is_finite() && args.timeout > 0.0) {
                 return usage("--timeout must be a positive number of seconds");
             }
-            let mut spec = ProcessSpec::new(args.command.clone());
+            let mut spec = ProcessSpec::new(args.driver.clone());
             spec.timeout = Duration::from_secs_f64(args.timeout);
             Ok(TargetKind::Process(spec))
         }
@@ -116,7 +178,50 @@ fn target_kind(args: &Args) -> Result<TargetKind, ExitCode> {
     }
 }
 
+/// A seed as `--seed` takes it: decimal, or hexadecimal after `0x`.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
+        None => s.replace('_', "").parse(),
+    };
+    parsed.map_err(|_| format!("{s:?} is not a seed: a number, decimal or 0x-hexadecimal"))
+}
+
+fn parse_engine(s: &str) -> Result<Engine, String> {
+    s.parse()
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse()
+        .map_err(|e: eaof_check::shard::ShardError| e.to_string())
+}
+
 pub fn run(args: &Args) -> ExitCode {
+    match &args.command {
+        Some(Sub::Merge(merge)) => run_merge(merge),
+        None => run_campaign(&args.run),
+    }
+}
+
+/// Installs the Ctrl-C handler: the first sets the flag the campaign's budget watches, a
+/// second exits at once with 130.
+fn interrupt_flag() -> Option<&'static AtomicBool> {
+    let flag: &'static Arc<AtomicBool> = Box::leak(Box::new(Arc::new(AtomicBool::new(false))));
+    use signal_hook::consts::SIGINT;
+    // Registered first, so that it sees the flag before the second handler sets it.
+    let second = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(flag));
+    let first = signal_hook::flag::register(SIGINT, Arc::clone(flag));
+    match (second, first) {
+        (Ok(_), Ok(_)) => Some(flag),
+        _ => {
+            eprintln!("eaof explore: Ctrl-C cannot be caught here; it will end the campaign without its summary");
+            None
+        }
+    }
+}
+
+fn run_campaign(args: &RunArgs) -> ExitCode {
     let seed = args.seed.unwrap_or_else(|| {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -154,10 +259,32 @@ pub fn run(args: &Args) -> ExitCode {
         depth: args.depth as usize,
         seed,
         versions,
+        engines: if args.engines.is_empty() {
+            Engine::ALL.to_vec()
+        } else {
+            args.engines.clone()
+        },
+        jobs: args
+            .jobs
+            .map_or_else(eaof_check::jobs::default_jobs, usize::from),
+        shard: args.shard,
+        cancel: interrupt_flag(),
     };
+    let record = ConfigRecord::of(&config);
     eprintln!(
-        "eaof explore: target {}, versions {:?}, depth {}, {} s, seed {seed} (replay with --seed {seed})",
-        target_words(&config.target), config.versions, config.depth, args.seconds
+        "eaof explore: target {}, versions {}, engines {}, depth {}, {} s, {} jobs{}, seed {seed} (replay with: {})",
+        config.target,
+        list(&record.versions),
+        list(&record.engines),
+        config.depth,
+        args.seconds,
+        config.jobs,
+        if config.shard == Shard::WHOLE {
+            String::new()
+        } else {
+            format!(", shard {}", config.shard)
+        },
+        replay(&record, None),
     );
     let bar = ProgressBar::new(args.seconds.max(1) * 1000);
     bar.set_style(
@@ -169,7 +296,7 @@ pub fn run(args: &Args) -> ExitCode {
         bar.set_position(p.elapsed.as_millis() as u64);
         let total = p.engine.total.map_or(String::new(), |t| format!("/{t}"));
         bar.set_message(format!(
-            "{:?} {}: {}{} cases, {} crash states, {} failures",
+            "{} {}: {}{} cases, {} crash states, {} failures",
             p.version,
             p.engine.engine,
             p.engine.done,
@@ -178,8 +305,8 @@ pub fn run(args: &Args) -> ExitCode {
             p.engine.failures
         ));
     };
-    let reports = match campaign::run(&config, &mut on_progress) {
-        Ok(reports) => reports,
+    let outcome = match campaign::run(&config, &mut on_progress) {
+        Ok(outcome) => outcome,
         Err(e) => {
             bar.finish_and_clear();
             eprintln!("eaof explore: {e}");
@@ -187,33 +314,177 @@ pub fn run(args: &Args) -> ExitCode {
         }
     };
     bar.finish_and_clear();
-    print!("{}", summary(&reports));
-    let found = campaign::found_anything(&reports);
-    for report in &reports {
-        for failure in &report.failures {
-            println!(
-                "\n{} on {} (seed {}):\n{failure}",
-                report.engine, report.target, report.seed
-            );
-        }
-    }
-    if found {
+    let file = CampaignFile::of(&config, &outcome);
+    print!("{}", summary(&file.runs, file.elapsed));
+    print_failures(&file);
+    let mut code = if outcome.interrupted {
         println!(
-            "\nFOUND: see above; replay with --seed {seed} --target {}",
-            target_words(&config.target)
+            "\nINTERRUPTED after {:.1} s: the summary above is what ran; seed {seed} (replay with: {})",
+            outcome.elapsed.as_secs_f64(),
+            replay(&record, None)
         );
-        if matches!(config.target, TargetKind::Ember) || args.command.iter().any(|a| a == "ember") {
+        ExitCode::from(130)
+    } else if outcome.found_anything() {
+        println!(
+            "\nFOUND: see above; the whole campaign replays with: {}",
+            replay(&record, None)
+        );
+        if matches!(config.target, TargetKind::Ember) || args.driver.iter().any(|a| a == "ember") {
             println!("(ember 0.4.9's defects are written up, with minimal reproducers, in docs/ember-0.4.9.md)");
         }
         ExitCode::from(1)
     } else {
         println!("\nnothing found (seed {seed})");
         ExitCode::SUCCESS
+    };
+    if let Some(path) = &args.report {
+        if let Err(e) = file.write(path) {
+            eprintln!("eaof explore: the report could not be written: {e}");
+            code = ExitCode::from(4);
+        }
+    }
+    code
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The command that replays a campaign (or, given a run, that run's engine and version
+/// alone), as the parser takes it back.
+fn replay(config: &ConfigRecord, run: Option<&RunRecord>) -> String {
+    let (versions, engines) = match run {
+        Some(run) => (vec![run.version], vec![run.engine]),
+        None => (config.versions.clone(), config.engines.clone()),
+    };
+    // A driver's command comes last, after `--`.
+    let (target, driver) = match config.target.split_once(" -- ") {
+        Some((target, driver)) => (target, Some(driver)),
+        None => (config.target.as_str(), None),
+    };
+    let mut command = format!(
+        "eaof explore --target {target} --seed {} --depth {} --seconds {}",
+        config.seed, config.depth, config.seconds
+    );
+    if versions.len() == 1 {
+        command.push_str(&format!(" --format-version {}", versions[0].byte()));
+    }
+    if engines.len() < Engine::ALL.len() {
+        command.push_str(&format!(" --engines {}", list(&engines)));
+    }
+    if config.shard != Shard::WHOLE {
+        command.push_str(&format!(" --shard {}", config.shard));
+    }
+    if let Some(driver) = driver {
+        command.push_str(&format!(" -- {driver}"));
+    }
+    command
+}
+
+/// Every failure, with its case and the command that replays it.
+fn print_failures(file: &CampaignFile) {
+    for run in &file.runs {
+        for failure in &run.failures {
+            println!(
+                "\n{} on {}, unit {}:\n{} ({}): {}\n{}replay: {}",
+                run.engine,
+                run.target,
+                failure.unit,
+                failure.kind,
+                failure.kind.property(),
+                failure.detail,
+                failure.case,
+                replay(&file.config, Some(run))
+            );
+        }
     }
 }
 
+fn run_merge(args: &MergeArgs) -> ExitCode {
+    let mut files = Vec::new();
+    for path in &args.reports {
+        match CampaignFile::read(path) {
+            Ok(file) => files.push((path.clone(), file)),
+            Err(e) => {
+                eprintln!("eaof explore merge: {e}");
+                return ExitCode::from(4);
+            }
+        }
+    }
+    let merged = match merge::merge(&files) {
+        Ok(merged) => merged,
+        Err(e) => {
+            eprintln!("eaof explore merge: {e}");
+            return ExitCode::from(4);
+        }
+    };
+    let Merged {
+        file,
+        missing,
+        interrupted,
+    } = &merged;
+    let config = &file.config;
+    println!(
+        "{} reports of a campaign cut into {} shards: target {}, versions {}, engines {}, depth {}, seed {}",
+        files.len(),
+        config.shard.count(),
+        config.target,
+        list(&config.versions),
+        list(&config.engines),
+        config.depth,
+        config.seed
+    );
+    print!("{}", summary(&file.runs, file.elapsed));
+    let mut whole_config = config.clone();
+    whole_config.shard = Shard::WHOLE;
+    let mut whole_file = file.clone();
+    whole_file.config = whole_config.clone();
+    print_failures(&whole_file);
+    if !missing.is_empty() {
+        println!("\nmissing shards: {}", list(missing));
+    }
+    if !interrupted.is_empty() {
+        println!("interrupted shards: {}", list(interrupted));
+    }
+    let found = file
+        .runs
+        .iter()
+        .any(|r| !r.failures.is_empty() || r.found.values().any(|&n| n > 0));
+    let code = if found {
+        println!(
+            "\nFOUND: see above; the whole campaign replays with: {}",
+            replay(&whole_config, None)
+        );
+        ExitCode::from(1)
+    } else if merged.whole() {
+        println!(
+            "\nnothing found; coverage is whole: every shard ran to its end (seed {})",
+            config.seed
+        );
+        ExitCode::SUCCESS
+    } else {
+        println!(
+            "\nnothing found, but coverage is not whole (seed {}): see the shards above and the \
+             runs marked +",
+            config.seed
+        );
+        ExitCode::from(3)
+    };
+    if let Some(path) = &args.report {
+        if let Err(e) = file.write(path) {
+            eprintln!("eaof explore merge: the merged report could not be written: {e}");
+            return ExitCode::from(4);
+        }
+    }
+    code
+}
+
 /// The summary table: one row per engine and version.
-fn summary(reports: &[Report]) -> String {
+fn summary(runs: &[RunRecord], wall: Duration) -> String {
     let mut out = format!(
         "{:<4} {:<10} {:>9} {:>12} {:>12} {:>8} {:>9} {:>8} {:>7} {:>11} {:>8}  {}\n",
         "ver",
@@ -230,27 +501,19 @@ fn summary(reports: &[Report]) -> String {
         "found"
     );
     let mut total = eaof_check::Counts::default();
-    let mut elapsed = Duration::ZERO;
-    for r in reports {
+    for r in runs {
         let c = &r.counts;
         total.add(c);
-        elapsed += r.elapsed;
         let per_second = c.crash_states as f64 / r.elapsed.as_secs_f64().max(1e-9);
         let found: Vec<String> = r
             .found
             .iter()
             .filter(|(_, &n)| n > 0)
-            .map(|(k, n)| format!("{k:?}×{n}"))
+            .map(|(k, n)| format!("{k}×{n}"))
             .collect();
-        // Target names read like "eaof v2 (simulated disk)".
-        let version = r
-            .target
-            .split_whitespace()
-            .find(|w| matches!(*w, "v2" | "v3"))
-            .unwrap_or("");
         out.push_str(&format!(
             "{:<4} {:<10} {:>9} {:>12} {:>12} {:>8} {:>9} {:>8} {:>7} {:>11.0} {:>7.1}s{} {}\n",
-            version,
+            r.version,
             r.engine,
             c.cases,
             c.crash_states,
@@ -279,9 +542,11 @@ fn summary(reports: &[Report]) -> String {
         total.flips,
         total.damages,
         total.faults,
-        total.crash_states as f64 / elapsed.as_secs_f64().max(1e-9),
-        elapsed.as_secs_f64()
+        total.crash_states as f64 / wall.as_secs_f64().max(1e-9),
+        wall.as_secs_f64()
     ));
-    out.push_str("(+: stopped by the time budget before its whole configuration)\n");
+    out.push_str(
+        "(+: stopped before its whole configuration: by the time budget, or a shard missing)\n",
+    );
     out
 }

@@ -1,27 +1,32 @@
 //! `eaof inspect`: every intact record of a file, one line (or one JSON object) each, in
-//! file order with its byte offset and length, then the verdict.
+//! file order with its byte offset and length, then the verdict. In a corrupt file, the
+//! intact records after the damage are listed too, as `repair --force` sees them: each
+//! damaged range on a line of its own, and each record after the first damage marked.
 //!
-//! Guarantees: the file is read once and records are borrowed from its bytes (the zero-copy
-//! scanner); the text output is safe on a terminal (see [`crate::show`]); the JSON output is
-//! lossless: each record object, without its `offset` and `len`, is exactly
-//! `eaof_conformance::json`'s JSON of the record, and reads back to the same record bit for bit.
-//! The last line is always the verdict (an `unreadable` one included), and the exit code is
-//! `check`'s.
+//! Guarantees: the file is mapped and read once (twice past the first damage of a corrupt
+//! file); records are written as they are read, through one buffer, nothing per record
+//! held (see [`crate::fields`]); the text output is safe on a terminal (see
+//! [`crate::show`]); the JSON output is lossless: each record object, without its
+//! `offset`, `len` and `after_damage`, is exactly `eaof_conformance::json`'s JSON of the
+//! record (see [`crate::json_line`]). The last line is always the verdict (an `unreadable`
+//! one included), and the exit code is `check`'s.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 
-use serde_json::{json, Map, Value};
-
-use eaof::codec::record_len;
 use eaof::format::{self, HEADER_LEN};
-use eaof::{RecordKind, RecordRef, Verdict};
-use eaof_conformance::{json as record_json, walk};
+use eaof::{Damage, RecordKind, Verdict};
 
-use crate::describe::{self, verdict_line};
+use crate::check::{salvage_of, unreadable};
+use crate::describe::{self, verdict_line, Located};
 use crate::exit::{codes_help, Exit};
-use crate::load::{Loaded, Target, Unreadable};
-use crate::salvage::Salvage;
+use crate::load::{Loaded, Target};
+use crate::out;
+use crate::records::Intact;
+use crate::salvage::{self, Piece};
+use crate::show::TextFields;
+use crate::verdict_json;
 
 /// List every record of a file, then its verdict
 ///
@@ -31,13 +36,19 @@ use crate::salvage::Salvage;
 /// bytes as hex) and lists over 8 items are cut, with their full length given. The last line
 /// is the verdict, the same line `eaof check` prints.
 ///
+/// In a corrupt file (an intact record lies beyond the damage), the listing goes on past
+/// the damage the way `eaof repair --force` reads the file: each damaged range is a line
+/// whose kind column says `damaged` (its bytes, and what is wrong at its first byte), and
+/// each record after the first damage has `(after damage)` before its fields.
+///
 /// With --json: JSON Lines, one object per record, then one verdict object. A record object
 /// is {"offset": N, "len": N, "kind": "SET", <fields>}: without "offset" and "len" it is the
 /// lossless record JSON of eaof_conformance::json and of the test vectors (bytes as
 /// {"hex": ..., "text": ...}, floats as {"value": ..., "bits": "0x..."}, so -0.0, infinities
-/// and NaN payloads are exact; 64-bit integers are exact, so parse them as such). The verdict
-/// object has "verdict": "clean", "torn_tail", "corrupt" or "unreadable", with its offsets,
-/// "cause" and "repair".
+/// and NaN payloads are exact; 64-bit integers are exact, so parse them as such). In a
+/// corrupt file, a record after the first damage has "after_damage": true, and a damaged
+/// range is {"offset": N, "len": N, "damage": {"class", "byte", "what", "field",
+/// "message"}}. The last object is the verdict, exactly what `eaof check --json` prints.
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = INSPECT_AFTER)]
 pub struct Args {
@@ -58,18 +69,9 @@ const INSPECT_AFTER: &str = concat!(
 );
 
 pub fn run(args: &Args) -> ExitCode {
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
-    let exit = match inspect(args, &mut out).and_then(|exit| out.flush().map(|()| exit)) {
-        Ok(exit) => exit,
-        // A reader that stopped early (`| head`) is not a failure of the file.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("eaof inspect: cannot write the output: {e}");
-            Exit::Unreadable
-        }
-    };
-    exit.into()
+    let mut out = out::stdout();
+    let result = inspect(args, &mut out);
+    out::finish("inspect", out, result)
 }
 
 fn inspect(args: &Args, out: &mut impl Write) -> io::Result<Exit> {
@@ -77,14 +79,15 @@ fn inspect(args: &Args, out: &mut impl Write) -> io::Result<Exit> {
         Ok(loaded) => loaded,
         Err(e) => return unreadable(&e, args.json, out),
     };
-    let mut scanner = match loaded.scanner() {
-        Ok(scanner) => scanner,
-        Err(e) => return unreadable(&e, args.json, out),
+    crate::leftovers::note(&loaded.path);
+    let bytes = loaded.bytes();
+    let mut listing = Listing {
+        json: args.json,
+        columns: Columns::for_file(bytes.len()),
+        after_damage: false,
     };
-    let sealed = scanner.version().is_some_and(format::is_sealed);
-    let columns = Columns::for_file(loaded.bytes.len());
     if !args.json {
-        let version = match scanner.version() {
+        let version = match loaded.version() {
             Some(v) if format::is_sealed(v) => format!("version {v} (encrypted)"),
             Some(v) => format!("version {v} (plaintext)"),
             None => "no complete header".to_owned(),
@@ -93,59 +96,66 @@ fn inspect(args: &Args, out: &mut impl Write) -> io::Result<Exit> {
             out,
             "{}: {}, {version}",
             loaded.name(),
-            describe::bytes_n(loaded.bytes.len() as u64)
+            describe::bytes_n(bytes.len() as u64)
         )?;
-        columns.heading(out)?;
+        listing.columns.heading(out)?;
     }
-    let mut plain = Vec::new();
-    while let Some((offset, record)) = scanner.next_record() {
-        let bytes = plaintext(&loaded.bytes, sealed, offset, &record, &mut plain);
-        let kind = record.kind();
-        // The record's borrow ends here; the scanner's position then gives its length.
-        if args.json {
-            let object = record_json::bytes_to_json(bytes)
-                .unwrap_or_else(|e| json!({"kind": kind.name(), "error": e.to_string()}));
-            let len = scanner.position() - offset;
-            let mut line = Map::new();
-            line.insert("offset".into(), offset.into());
-            line.insert("len".into(), len.into());
-            if let Value::Object(fields) = object {
-                line.extend(fields);
-            }
-            writeln!(out, "{}", Value::Object(line))?;
-        } else {
-            let fields = match walk::walk(bytes) {
-                Ok(walked) => crate::show::fields(&walked),
-                // Unreachable for a record the scanner called intact; said rather than hidden.
-                Err(e) => format!("(does not walk: {e})"),
-            };
-            let len = scanner.position() - offset;
-            columns.record(out, offset, len, kind, &fields)?;
-        }
-    }
-    let verdict = scanner.finish();
+    let judged = loaded.judge_with(|record| flow(listing.record(out, &record)));
+    let verdict = match judged {
+        Err(e) => return unreadable(&e, args.json, out),
+        Ok(ControlFlow::Break(e)) => return Err(e),
+        Ok(ControlFlow::Continue(verdict)) => verdict,
+    };
     if let Some(note) = loaded.unused_key_note(&verdict) {
-        eprintln!("{note}");
+        crate::note!("{note}");
     }
-    if let Some(e) = loaded.unreadable(&verdict) {
-        return unreadable(&e, args.json, out);
+    if let (
+        Verdict::Corrupt {
+            offset,
+            cause: cause @ Damage::VersionMismatch { .. },
+            ..
+        },
+        Some(version),
+    ) = (&verdict, loaded.version())
+    {
+        let located = describe::locate(bytes, version, loaded.key.as_ref(), *offset, cause);
+        listing.damage(out, 4, 1, cause.class(), &located)?;
     }
     let salvage = match (&verdict, loaded.version()) {
-        (Verdict::Corrupt { .. }, Some(version)) => Some(Salvage::plan(
-            &loaded.bytes,
-            version,
-            loaded.key.as_ref(),
-            &verdict,
-        )),
-        _ => None,
+        (Verdict::Corrupt { .. }, Some(version)) => {
+            let walked = salvage::walk(
+                bytes,
+                version,
+                loaded.key.as_ref(),
+                &verdict,
+                &|at| loaded.release_before(at),
+                |piece| match piece {
+                    Piece::Record(record) => flow(listing.record(out, &record)),
+                    Piece::Kept(_) => ControlFlow::Continue(()),
+                    Piece::Dropped(d) => flow(listing.damage(
+                        out,
+                        d.range.start,
+                        d.range.end - d.range.start,
+                        d.class,
+                        &d.located,
+                    )),
+                },
+            );
+            Some(match walked {
+                Ok(ControlFlow::Break(e)) => return Err(e),
+                Ok(ControlFlow::Continue(plan)) => Ok(plan),
+                Err(needs) => Err(needs),
+            })
+        }
+        _ => salvage_of(&loaded, &verdict),
     };
     if args.json {
-        let object = verdict_json(&loaded, &verdict, salvage.as_ref());
+        let object = verdict_json::verdict(&loaded, &verdict, salvage.as_ref());
         writeln!(out, "{object}")?;
     } else {
         let line = verdict_line(
             &loaded.name(),
-            &loaded.bytes,
+            bytes,
             loaded.key.as_ref(),
             &verdict,
             salvage.as_ref(),
@@ -155,120 +165,67 @@ fn inspect(args: &Args, out: &mut impl Write) -> io::Result<Exit> {
     Ok(Exit::of(&verdict))
 }
 
-/// The record's tag and payload: borrowed from the file for plaintext records; for sealed
-/// ones (whose plaintext lives in the scanner) encoded again into `buf`.
-fn plaintext<'b>(
-    file: &'b [u8],
-    sealed: bool,
-    offset: u64,
-    record: &RecordRef<'_>,
-    buf: &'b mut Vec<u8>,
-) -> &'b [u8] {
-    let rest = file.get(offset as usize..).unwrap_or_default();
-    if !sealed {
-        if let Ok(len) = record_len(rest) {
-            return &rest[..len];
-        }
+fn flow(result: io::Result<()>) -> ControlFlow<io::Error> {
+    match result {
+        Ok(()) => ControlFlow::Continue(()),
+        Err(e) => ControlFlow::Break(e),
     }
-    buf.clear();
-    // A record read from a file always encodes (the reader accepts nothing the writer
-    // refuses); on failure the empty buffer shows as an error, not a panic.
-    let _ = record.to_record().encode_into(buf);
-    buf
 }
 
-fn unreadable(e: &Unreadable, json: bool, out: &mut impl Write) -> io::Result<Exit> {
-    if json {
-        let object = json!({
-            "verdict": "unreadable",
-            "file": e.path().display().to_string(),
-            "reason": e.class(),
-            "message": e.to_string(),
-        });
-        writeln!(out, "{object}")?;
-    } else {
-        writeln!(out, "{e}")?;
-    }
-    Ok(Exit::Unreadable)
+/// Writes the listing's lines.
+struct Listing {
+    json: bool,
+    columns: Columns,
+    /// A damaged range has been listed: the records from here on are after damage.
+    after_damage: bool,
 }
 
-fn verdict_json(
-    loaded: &Loaded,
-    verdict: &Verdict,
-    salvage: Option<&Result<Salvage, crate::salvage::NeedsKey>>,
-) -> Value {
-    let version = loaded.version();
-    let cause_json = |offset: u64, cause: &eaof::Damage| {
-        let located = describe::locate(
-            &loaded.bytes,
-            version.unwrap_or(format::FORMAT_VERSION),
-            loaded.key.as_ref(),
-            offset,
-            cause,
-        );
-        json!({
-            "class": cause.class(),
-            "byte": located.byte,
-            "what": located.what,
-            "field": located.field,
-            "message": located.to_string(),
-        })
-    };
-    let object = match verdict {
-        Verdict::Clean { records, end } => json!({
-            "verdict": "clean",
-            "records": records,
-            "end": end,
-            "repair": "nothing to repair",
-        }),
-        Verdict::TornTail {
-            records,
-            offset,
-            len,
-            cause,
-        } => json!({
-            "verdict": "torn_tail",
-            "records": records,
-            "offset": offset,
-            "len": len,
-            "cause": cause_json(*offset, cause),
-            "repair": if *offset == 0 {
-                "write a new header".to_owned()
-            } else {
-                format!("cut the file to {offset} bytes")
-            },
-        }),
-        Verdict::Corrupt {
-            records,
-            offset,
-            next_intact,
-            cause,
-        } => json!({
-            "verdict": "corrupt",
-            "records": records,
-            "offset": offset,
-            "next_intact": next_intact,
-            "cause": cause_json(*offset, cause),
-            "repair": match salvage {
-                Some(Ok(plan)) => format!("refused; with --force: {}", plan.summary()),
-                Some(Err(needs)) => format!("refused; {needs}"),
-                None => "refused".to_owned(),
-            },
-        }),
-    };
-    // The verdict first, then the file, then the verdict's own fields in order.
-    let mut head = Map::new();
-    if let Value::Object(map) = object {
-        let mut fields = map.into_iter();
-        if let Some((name, verdict)) = fields.next() {
-            head.insert(name, verdict);
+impl Listing {
+    fn record(&mut self, out: &mut impl Write, record: &Intact<'_>) -> io::Result<()> {
+        if self.json {
+            return crate::json_line::write_record(
+                out,
+                record.offset,
+                record.len,
+                self.after_damage,
+                record.plain,
+            );
         }
-        head.insert("file".into(), loaded.name().into());
-        head.insert("version".into(), version.into());
-        head.insert("file_len".into(), (loaded.bytes.len() as u64).into());
-        head.extend(fields);
+        self.columns
+            .start(out, record.offset, record.len, record.record.kind().name())?;
+        if self.after_damage {
+            out.write_all(b"(after damage) ")?;
+        }
+        crate::fields::walk(record.plain, &mut TextFields(out))?;
+        out.write_all(b"\n")
     }
-    Value::Object(head)
+
+    fn damage(
+        &mut self,
+        out: &mut impl Write,
+        offset: u64,
+        len: u64,
+        class: &str,
+        located: &Located,
+    ) -> io::Result<()> {
+        self.after_damage = true;
+        if self.json {
+            let object = serde_json::json!({
+                "offset": offset,
+                "len": len,
+                "damage": {
+                    "class": class,
+                    "byte": located.byte,
+                    "what": located.what,
+                    "field": located.field,
+                    "message": located.to_string(),
+                },
+            });
+            return writeln!(out, "{object}");
+        }
+        self.columns.start(out, offset, len, "damaged")?;
+        writeln!(out, "{located}")
+    }
 }
 
 /// Column widths of the text output.
@@ -301,20 +258,28 @@ impl Columns {
         )
     }
 
-    fn record(
-        &self,
-        out: &mut impl Write,
-        offset: u64,
-        len: u64,
-        kind: RecordKind,
-        fields: &str,
-    ) -> io::Result<()> {
-        writeln!(
-            out,
-            "{offset:>o$}  {len:>o$}  {:<k$}  {fields}",
-            kind.name(),
-            o = self.offset,
-            k = self.kind
-        )
+    /// Writes `{offset:>o$}  {len:>o$}  {kind:<k$}  ` (what `write!` would, without it).
+    fn start(&self, out: &mut impl Write, offset: u64, len: u64, kind: &str) -> io::Result<()> {
+        let mut num = itoa::Buffer::new();
+        for n in [offset, len] {
+            let digits = num.format(n);
+            pad(out, self.offset.saturating_sub(digits.len()))?;
+            out.write_all(digits.as_bytes())?;
+            out.write_all(b"  ")?;
+        }
+        out.write_all(kind.as_bytes())?;
+        pad(out, self.kind.saturating_sub(kind.len()))?;
+        out.write_all(b"  ")
     }
+}
+
+fn pad(out: &mut impl Write, n: usize) -> io::Result<()> {
+    const SPACES: &[u8; 32] = b"                                ";
+    let mut left = n;
+    while left > 0 {
+        let now = left.min(SPACES.len());
+        out.write_all(&SPACES[..now])?;
+        left -= now;
+    }
+    Ok(())
 }

@@ -1,10 +1,12 @@
 //! `eaof keygen`: a new random key file for encrypted (version 3) files.
 //!
 //! Guarantees: the key comes from the operating system's random generator; the file holds
-//! exactly 64 lowercase hex characters and a newline, has mode 0600 on Unix from the moment
-//! it exists, and is fsynced with its directory entry before success is reported; an
-//! existing file is never overwritten (a key overwritten makes every file sealed with it
-//! unreadable). The key itself is never printed.
+//! exactly 64 lowercase hex characters and a newline, has mode 0600 from the moment it
+//! exists, and is fsynced with its directory entry before success is reported; it gets its
+//! name only once complete (written to a temporary beside it, then linked: a stopped run
+//! never leaves a partial key under the name); an existing file is never overwritten (a key
+//! overwritten makes every file sealed with it unreadable). The key itself is never
+//! printed.
 
 use std::io;
 use std::path::PathBuf;
@@ -39,6 +41,12 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> ExitCode {
+    let mut out = crate::out::stdout();
+    let result = keygen(args, &mut out);
+    crate::out::finish("keygen", out, result)
+}
+
+fn keygen(args: &Args, out: &mut impl std::io::Write) -> io::Result<Exit> {
     let key = EncryptionKey::generate();
     // Built in one zeroized buffer of its final size, so no copy of the key is left behind
     // by a reallocation.
@@ -47,24 +55,25 @@ pub fn run(args: &Args) -> ExitCode {
     text.push('\n');
     match durable::create_new(&args.file, text.as_bytes(), 0o600) {
         Ok(()) => {
-            say!(
+            writeln!(
+                out,
                 "{}: wrote a new random 256-bit key (64 hex characters, mode 0600); keep it \
                  secret and backed up: files encrypted with it cannot be read without it",
                 args.file.display()
-            );
-            ExitCode::SUCCESS
+            )?;
+            Ok(Exit::Clean)
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            eprintln!(
+            crate::note!(
                 "{}: exists: refusing to overwrite a key file (files encrypted with it could \
                  no longer be read); choose another name",
                 args.file.display()
             );
-            Exit::Unreadable.into()
+            Ok(Exit::Unreadable)
         }
         Err(e) => {
-            eprintln!("{}: cannot write the key file: {e}", args.file.display());
-            Exit::Unreadable.into()
+            crate::note!("{}: cannot write the key file: {e}", args.file.display());
+            Ok(Exit::Unreadable)
         }
     }
 }

@@ -1,19 +1,25 @@
 //! The `eaof` command: one module per subcommand, each with its clap `Args` and a `run`
 //! returning the process exit code. This file only parses and dispatches.
-#![forbid(unsafe_code)]
+//!
+//! Unsafe code is denied everywhere but in [`map`], which maps files read-only (memmap2)
+//! and turns SIGBUS into an exit: that is what lets `check`, `inspect` and `repair` work on
+//! files larger than memory with the library's zero-copy reading (see that module).
+#![deny(unsafe_code)]
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Prints a line on stdout, ignoring a closed pipe (`| head`) instead of panicking: what a
-/// command does to a file, and its exit code, matter more than its report.
-macro_rules! say {
+/// Prints a note or a warning on stderr. A failure to write it is not a failure of the
+/// command (and must not panic, as `eprintln!` would): the command's result is its exit
+/// code and its report on stdout, whose write errors are never ignored (see [`out`]).
+macro_rules! note {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        let _ = writeln!(std::io::stderr(), $($arg)*);
     }};
 }
+pub(crate) use note;
 
 mod check;
 mod conform;
@@ -22,13 +28,22 @@ mod driver;
 mod durable;
 mod exit;
 mod explore;
+mod fields;
 mod inspect;
+mod json_line;
+mod keyfile;
 mod keygen;
+mod leftovers;
 mod load;
+mod map;
+mod out;
+mod records;
 mod repair;
 mod salvage;
 mod show;
+mod source;
 mod vectors;
+mod verdict_json;
 
 /// Tools for ember's EAOF append-only files: inspect, check and repair them, make keys,
 /// model-check an implementation of the format, and regenerate the golden fixtures.

@@ -260,7 +260,7 @@ fn unreadable_files_exit_4_naming_the_file_and_the_header_field() {
     assert!(run.stdout.contains("a key is needed"), "{run:?}");
 
     let wrong = dir.path().join("wrong.key");
-    std::fs::write(&wrong, format!("{}\n", "ab".repeat(32))).unwrap();
+    common::write_key(&wrong, format!("{}\n", "ab".repeat(32)));
     let run = check(&sealed, Some(&wrong));
     assert_eq!(run.code, Some(4), "{run:?}");
     assert!(
@@ -279,7 +279,7 @@ fn unreadable_files_exit_4_naming_the_file_and_the_header_field() {
         .starts_with(&format!("{}: unreadable: cannot read it", arg(&missing))));
 
     let bad_key = dir.path().join("bad.key");
-    std::fs::write(&bad_key, b"not a key").unwrap();
+    common::write_key(&bad_key, b"not a key");
     let run = check(&sealed, Some(&bad_key));
     assert_eq!(run.code, Some(4), "{run:?}");
     assert!(run.stdout.contains(&arg(&bad_key)), "{run:?}");

@@ -1,6 +1,8 @@
 //! `eaof conform` end to end: the runner passes every vector against eaof's own responder
 //! and against the Python port (every vector that needs no AES-GCM); it reports a wrong
-//! answer, a changed expectation, a dead or silent responder as failures, never as passes.
+//! answer, a changed expectation, a dead or silent responder as failures, never as passes;
+//! the vectors fail a responder that gets one of the spec's finer rules wrong on purpose
+//! (`--plant`); `--blind` keeps the expected answer out of its report.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -44,14 +46,14 @@ fn vectors() -> Value {
 }
 
 /// How many cases a selection of groups makes, counted from the vectors independently of
-/// the runner: two per record, one per invalid record, refusal and file, and one more per
-/// clean file a writer can be asked to write.
+/// the runner: two per record and per refusal (encode and write), one per invalid record
+/// and file, and one more per clean file a writer can be asked to write.
 fn expected_cases(vectors: &Value, file_versions: &[u64]) -> u64 {
     let mut n = 0;
     for group in vectors["testGroups"].as_array().expect("groups") {
         let tests = group["tests"].as_array().expect("tests");
         n += match group["type"].as_str().expect("type") {
-            "RecordTest" => 2 * tests.len() as u64,
+            "RecordTest" | "RecordRefusalTest" => 2 * tests.len() as u64,
             "FileTest" if !file_versions.contains(&group["version"].as_u64().expect("v")) => 0,
             "FileTest" => tests
                 .iter()
@@ -104,10 +106,10 @@ fn the_committed_vectors_file_runs_and_equals_the_built_in_set() {
     );
 }
 
-#[test]
-fn a_changed_expectation_fails_exactly_that_case() {
+/// The committed vectors with one corrupt file vector of version 2 claimed to be a torn
+/// tail, written into `dir`: the file, the vector's id and its comment.
+fn one_expectation_changed(dir: &Path) -> (PathBuf, u64, String) {
     let mut set = vectors();
-    // Pick a corrupt file vector and claim it is a torn tail.
     let group = set["testGroups"]
         .as_array_mut()
         .expect("groups")
@@ -121,10 +123,17 @@ fn a_changed_expectation_fails_exactly_that_case() {
         .find(|t| t["verdict"]["verdict"] == "corrupt")
         .expect("a corrupt vector");
     let id = test["tcId"].as_u64().expect("id");
+    let comment = test["comment"].as_str().expect("comment").to_owned();
     test["verdict"]["verdict"] = "torn_tail".into();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("vectors.json");
+    let path = dir.join("vectors.json");
     std::fs::write(&path, serde_json::to_vec(&set).expect("json")).expect("write");
+    (path, id, comment)
+}
+
+#[test]
+fn a_changed_expectation_fails_exactly_that_case() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (path, id, _) = one_expectation_changed(dir.path());
     let (code, stdout) = run(eaof()
         .args([
             "conform",
@@ -138,6 +147,96 @@ fn a_changed_expectation_fails_exactly_that_case() {
     assert_eq!(code, Some(1), "{stdout}");
     assert_eq!(summary(&stdout).1, 1, "{stdout}");
     assert!(stdout.contains(&format!("FAIL {id} read_file")), "{stdout}");
+}
+
+#[test]
+fn a_blind_failure_shows_the_answer_but_neither_the_expectation_nor_the_comment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (path, id, comment) = one_expectation_changed(dir.path());
+    let report = |blind: bool| {
+        let mut command = eaof();
+        command.args(["conform", "--self", "--quiet", "--tc", &id.to_string()]);
+        if blind {
+            command.arg("--blind");
+        }
+        let (code, stdout) = run(command.arg("--vectors").arg(&path));
+        assert_eq!(code, Some(1), "{stdout}");
+        stdout
+    };
+    // The answer is corrupt; only the changed expectation says torn_tail.
+    let seen = report(false);
+    assert!(
+        seen.contains(&comment) && seen.contains("torn_tail"),
+        "{seen}"
+    );
+    let blind = report(true);
+    assert!(blind.contains(&format!("FAIL {id} read_file")), "{blind}");
+    assert!(
+        blind.contains("the verdict is") && blind.contains("corrupt"),
+        "{blind}"
+    );
+    assert!(
+        !blind.contains("torn_tail") && !blind.contains("expected"),
+        "{blind}"
+    );
+    assert!(!blind.contains(&comment), "{blind}");
+    let (code, help) = run(eaof().args(["conform", "--help"]));
+    assert_eq!(code, Some(0));
+    assert!(help.contains("--blind"), "{help}");
+}
+
+/// Each mistake `--plant` can make, and the groups whose vectors its rule decides (a failure
+/// anywhere else would mean the plant broke more than its rule).
+const MISTAKES: &[(&str, &[&str])] = &[
+    // FORMAT.md §6, a version 1/2 header read with a key: the branch dropped, or any sealed
+    // record that authenticates taken as evidence (gap 6 of issue 11).
+    ("no-sealed-evidence", &["files v3"]),
+    ("decodable-is-evidence", &["files v3"]),
+    // §6: the withdrawn chain-of-sealed-frames rule still applied (gap 5).
+    ("chain-rule", &["files v1", "files v2", "files v3"]),
+    // §6: the wrong-key rule before the version byte rule (gap 4).
+    ("wrong-key-first", &["files v3"]),
+    // §9.1: JSON that is no record answered out_of_domain, not bad_request (gap 8).
+    ("shape-as-domain", &["refusals"]),
+];
+
+#[test]
+fn the_vectors_fail_a_responder_that_gets_one_rule_wrong() {
+    for (mistake, groups) in MISTAKES {
+        let (code, stdout) = run(eaof().args(["conform", "--self", "--quiet", "--plant", mistake]));
+        assert_eq!(
+            code,
+            Some(1),
+            "{mistake}: the vectors do not catch it:\n{stdout}"
+        );
+        let (_, failed, unsupported) = summary(&stdout);
+        assert!(failed >= 1 && unsupported == 0, "{mistake}: {stdout}");
+        for line in stdout.lines().filter(|l| l.starts_with("FAIL")) {
+            assert!(
+                groups.iter().any(|g| line.contains(&format!(" {g}: "))),
+                "{mistake} failed outside its rule: {line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_mistake_the_responder_can_plant_is_tried() {
+    // clap lists the possible values of the hidden option when given one it does not know.
+    let output = eaof()
+        .args(["conform", "--self", "--plant", "no-such-mistake"])
+        .output()
+        .expect("run eaof");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let listed = stderr
+        .split("[possible values: ")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .unwrap_or_else(|| panic!("no possible values in {stderr}"));
+    let listed: Vec<&str> = listed.split(", ").collect();
+    let tried: Vec<&str> = MISTAKES.iter().map(|(name, _)| *name).collect();
+    assert_eq!(listed, tried);
 }
 
 #[test]
@@ -175,9 +274,9 @@ fn a_wrong_answer_is_a_failure_not_a_pass() {
     let (code, stdout) =
         run(eaof().args(["conform", "--tc", "101,10001,20001,40002", "--", "cat"]));
     assert_eq!(code, Some(1), "{stdout}");
-    // Two cases for the record, one each for the invalid record and the refusal, two
-    // (read and write) for the clean file.
-    assert_eq!(summary(&stdout), (0, 6, 0), "{stdout}");
+    // Two cases for the record, one for the invalid record, two (encode and write) for the
+    // refusal, two (read and write) for the clean file.
+    assert_eq!(summary(&stdout), (0, 7, 0), "{stdout}");
 }
 
 #[cfg(unix)]

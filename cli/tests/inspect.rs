@@ -120,11 +120,27 @@ fn json_verdict_of_a_corrupt_file_gives_offsets_cause_and_repair() {
     let run = eaof(["inspect".to_owned(), "--json".to_owned(), arg(&path)]);
     assert_eq!(run.code, Some(3), "{run:?}");
     let objects = json_lines(&run.stdout);
-    assert_eq!(
-        objects.len(),
-        2 + 1,
-        "the records before the damage, then the verdict"
-    );
+    // The records before the damage, the damaged record's bytes, every record after it
+    // (marked), then the verdict: what `repair --force` would keep and drop.
+    assert_eq!(objects.len(), scanned.len() + 1, "{run:?}");
+    for (i, (offset, len, _)) in scanned.iter().enumerate() {
+        let object = &objects[i];
+        let key = if object.get("file_offset").is_some() {
+            "file_offset"
+        } else {
+            "offset"
+        };
+        assert_eq!(object[key], *offset, "{object}");
+        assert_eq!(object["len"], *len, "{object}");
+        match i {
+            0 | 1 => assert!(object.get("after_damage").is_none(), "{object}"),
+            2 => {
+                assert_eq!(object["damage"]["class"], "checksum_mismatch", "{object}");
+                assert_eq!(object["damage"]["byte"], third + third_len - 4, "{object}");
+            }
+            _ => assert_eq!(object["after_damage"], true, "{object}"),
+        }
+    }
     let verdict = objects.last().unwrap();
     assert_eq!(verdict["verdict"], "corrupt");
     assert_eq!(verdict["records"], 2);
@@ -179,7 +195,7 @@ fn inspect_with_the_wrong_key_lists_nothing_and_exits_4() {
     let path = dir.path().join("sealed.aof");
     write(&path, Some(&key), &records());
     let wrong = dir.path().join("wrong.key");
-    std::fs::write(&wrong, "cd".repeat(32)).unwrap();
+    common::write_key(&wrong, "cd".repeat(32));
     let run = eaof([
         "inspect".to_owned(),
         "--json".to_owned(),

@@ -254,7 +254,7 @@ fn the_wrong_key_is_refused_and_nothing_changes() {
     let torn = &bytes[..bytes.len() - 5];
     std::fs::write(&path, torn).unwrap();
     let wrong = dir.path().join("wrong.key");
-    std::fs::write(&wrong, "01".repeat(32)).unwrap();
+    common::write_key(&wrong, "01".repeat(32));
     let run = repair(&path, Some(&wrong), &["--force", "--yes"]);
     assert_eq!(run.code, Some(4), "{run:?}");
     assert!(run.stderr.contains("no record authenticates"), "{run:?}");

@@ -23,7 +23,7 @@ pub enum Selector {
     Records,
     /// Invalid records (decode_record must fail with the class and field).
     Invalid,
-    /// Records a writer must refuse (encode_record).
+    /// Records a writer must refuse (encode_record and write_file).
     Refusals,
     /// Whole files (read_file; write_file for clean ones).
     Files,
@@ -114,9 +114,44 @@ pub struct Case {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Pass,
-    Fail(String),
+    Fail(Failure),
     /// The implementation answered `{"unsupported": reason}`.
     Unsupported(String),
+}
+
+/// Why an answer failed, in two parts, so that a runner can leave out what the reference
+/// expected (`eaof conform --blind`) and still say what was wrong with the answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// Which part of the answer is wrong, and what the answer holds there.
+    pub answer: String,
+    /// What the vector expects there; `None` when there is nothing to compare (no answer).
+    pub expected: Option<String>,
+}
+
+impl Failure {
+    /// A failure with nothing expected to show (the answer is missing or unusable).
+    pub fn of_answer(answer: impl Into<String>) -> Self {
+        Self {
+            answer: answer.into(),
+            expected: None,
+        }
+    }
+
+    fn differs(answer: impl Into<String>, expected: impl Into<String>) -> Self {
+        Self {
+            answer: answer.into(),
+            expected: Some(expected.into()),
+        }
+    }
+
+    /// The failure as a line: with what was expected, or (`blind`) without it.
+    pub fn describe(&self, blind: bool) -> String {
+        match (&self.expected, blind) {
+            (Some(expected), false) => format!("{}; expected {expected}", self.answer),
+            _ => self.answer.clone(),
+        }
+    }
 }
 
 /// The selected cases of a vector file, in file order.
@@ -226,13 +261,21 @@ pub fn cases(vectors: &Value, selection: &Selection) -> Result<Vec<Case>, Vector
                     let class = test["error"]["class"]
                         .as_str()
                         .ok_or_else(|| malformed("no error class"))?;
+                    let refused = || Expect::Error {
+                        class: class.to_owned(),
+                        field: None,
+                    };
                     out.push(with(
                         "encode_record",
                         json!({"op": "encode_record", "tcId": tc_id, "record": test["record"]}),
-                        Expect::Error {
-                            class: class.to_owned(),
-                            field: None,
-                        },
+                        refused(),
+                    ));
+                    // A writer refuses the record when asked to write a file holding it,
+                    // too: a port may check a record in its encoder or in its writer.
+                    out.push(with(
+                        "write_file",
+                        json!({"op": "write_file", "tcId": tc_id, "version": 2, "records": [test["record"]], "key": null, "nonces": null}),
+                        refused(),
                     ));
                 }
                 _ => {
@@ -299,7 +342,7 @@ pub fn judge(case: &Case, answer: &Value) -> Outcome {
     }
     match check(&case.expect, answer) {
         Ok(()) => Outcome::Pass,
-        Err(why) => Outcome::Fail(why),
+        Err(failure) => Outcome::Fail(failure),
     }
 }
 
@@ -311,39 +354,41 @@ fn shown(value: &Value) -> String {
     }
 }
 
-fn check(expect: &Expect, answer: &Value) -> Result<(), String> {
-    let unexpected_error = || match answer.get("error") {
-        Some(error) => format!("expected success, got the error {}", shown(error)),
-        None => format!("the answer has no expected key: {}", shown(answer)),
+fn check(expect: &Expect, answer: &Value) -> Result<(), Failure> {
+    let unexpected_error = || {
+        Failure::of_answer(match answer.get("error") {
+            Some(error) => format!("the answer is the error {}", shown(error)),
+            None => format!("the answer has no expected key: {}", shown(answer)),
+        })
     };
     match expect {
         Expect::Record(bytes) => {
             let record = answer.get("record").ok_or_else(unexpected_error)?;
-            let got = record_bytes(record)
-                .map_err(|e| format!("the record is not valid: {e}: {}", shown(record)))?;
+            let got = record_bytes(record).map_err(|e| {
+                Failure::of_answer(format!("the record is not valid: {e}: {}", shown(record)))
+            })?;
             if &got != bytes {
-                return Err(format!(
-                    "the record encodes to {}, expected {}",
-                    json::hex(&got),
-                    json::hex(bytes)
+                return Err(Failure::differs(
+                    format!("the record encodes to {}", json::hex(&got)),
+                    json::hex(bytes),
                 ));
             }
         }
         Expect::Error { class, field } => {
-            let error = answer
-                .get("error")
-                .ok_or_else(|| format!("expected the error {class}, got {}", shown(answer)))?;
+            let error = answer.get("error").ok_or_else(|| {
+                Failure::differs(format!("the answer is {}", shown(answer)), "an error")
+            })?;
             if error["class"] != class.as_str() {
-                return Err(format!(
-                    "expected the error class {class}, got {}",
-                    shown(error)
+                return Err(Failure::differs(
+                    format!("the error is {}", shown(error)),
+                    format!("the class {class}"),
                 ));
             }
             if let Some(field) = field {
                 if error["field"] != field.as_str() {
-                    return Err(format!(
-                        "expected the error in field {field:?}, got {}",
-                        shown(error)
+                    return Err(Failure::differs(
+                        format!("the error is {}", shown(error)),
+                        format!("the field {field:?}"),
                     ));
                 }
             }
@@ -356,11 +401,13 @@ fn check(expect: &Expect, answer: &Value) -> Result<(), String> {
                     .zip(hex.bytes())
                     .position(|(a, b)| a != b)
                     .unwrap_or(got.len().min(hex.len()));
-                return Err(format!(
-                    "the bytes differ from byte {} on ({} bytes, expected {})",
-                    at / 2,
-                    got.len() / 2,
-                    hex.len() / 2
+                return Err(Failure::differs(
+                    format!(
+                        "the bytes differ from byte {} on ({} bytes given)",
+                        at / 2,
+                        got.len() / 2
+                    ),
+                    format!("{} bytes", hex.len() / 2),
                 ));
             }
         }
@@ -371,29 +418,33 @@ fn check(expect: &Expect, answer: &Value) -> Result<(), String> {
         } => {
             let got = answer["records"].as_array().ok_or_else(unexpected_error)?;
             for (i, (value, expected)) in got.iter().zip(records).enumerate() {
-                let bytes =
-                    record_bytes(value).map_err(|e| format!("record {i} is not valid: {e}"))?;
+                let bytes = record_bytes(value)
+                    .map_err(|e| Failure::of_answer(format!("record {i} is not valid: {e}")))?;
                 if &bytes != expected {
-                    return Err(format!("record {i} differs: got {}", shown(value)));
+                    return Err(Failure::differs(
+                        format!("record {i} differs: {}", shown(value)),
+                        format!("a record encoding to {}", json::hex(expected)),
+                    ));
                 }
             }
             if got.len() != records.len() {
-                return Err(format!("{} records, expected {}", got.len(), records.len()));
+                return Err(Failure::differs(
+                    format!("{} records", got.len()),
+                    records.len().to_string(),
+                ));
             }
             if &answer["verdict"] != verdict {
-                return Err(format!(
-                    "verdict {}, expected {}",
-                    shown(&answer["verdict"]),
-                    shown(verdict)
+                return Err(Failure::differs(
+                    format!("the verdict is {}", shown(&answer["verdict"])),
+                    shown(verdict),
                 ));
             }
             match answer.get("readError") {
                 Some(got) if got == read_error => {}
                 got => {
-                    return Err(format!(
-                        "readError {}, expected {}",
-                        got.map_or("missing".into(), shown),
-                        shown(read_error)
+                    return Err(Failure::differs(
+                        format!("the readError is {}", got.map_or("missing".into(), shown)),
+                        shown(read_error),
                     ))
                 }
             }
@@ -425,6 +476,47 @@ mod tests {
         assert!(groups.contains(&"records SET".to_owned()));
         assert!(groups.contains(&"invalid truncated".to_owned()));
         assert!(!groups.iter().any(|g| g == "files v1" || g == "files v3"));
+    }
+
+    #[test]
+    fn a_refusal_is_asked_of_the_encoder_and_of_the_writer() {
+        let set = crate::vectors::vectors().expect("vectors");
+        let selection = Selection {
+            only: vec![Selector::Refusals],
+            tc_ids: Vec::new(),
+        };
+        let cases = cases(&set, &selection).expect("cases");
+        assert!(!cases.is_empty());
+        for pair in cases.chunks(2) {
+            let [encode, write] = pair else {
+                panic!("a refusal without its write case")
+            };
+            assert_eq!((encode.op, write.op), ("encode_record", "write_file"));
+            assert_eq!(encode.tc_id, write.tc_id);
+            assert_eq!(write.request["records"][0], encode.request["record"]);
+            let refused = json!({"error": {"class": "out_of_domain"}});
+            assert_eq!(judge(encode, &refused), judge(write, &refused));
+        }
+    }
+
+    #[test]
+    fn a_blind_failure_keeps_what_was_expected_out() {
+        let set = crate::vectors::vectors().expect("vectors");
+        let cases = cases(&set, &Selection::default()).expect("cases");
+        let case = cases
+            .iter()
+            .find(|c| c.op == "read_file" && c.request["hex"] == "45414f4602")
+            .expect("the empty version 2 file");
+        let answer = json!({"records": [], "verdict": {"verdict": "torn_tail", "offset": 5, "cause": "zeros"}, "readError": null});
+        let Outcome::Fail(failure) = judge(case, &answer) else {
+            panic!("a wrong verdict passed")
+        };
+        assert!(failure.describe(false).contains(r#"{"verdict":"clean"}"#));
+        let blind = failure.describe(true);
+        assert!(
+            blind.contains("torn_tail") && !blind.contains("clean"),
+            "{blind}"
+        );
     }
 
     #[test]

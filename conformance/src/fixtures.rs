@@ -613,7 +613,7 @@ Text is a JSON string. Bytes are `{{"hex": ..., "text": ...}}`: `hex` is the val
 reading aid present when the bytes are UTF-8. Integers are JSON numbers (64-bit exact: use a
 parser that keeps them). Floats are `{{"value": "-0.0", "bits": "0x8000000000000000"}}`: `bits`
 (the IEEE 754 bit pattern) is the value, so -0.0, infinities and NaN payloads are exact; `value`
-is the shortest decimal that reads back to it (`inf`, `-inf`, `NaN`). List items that are pairs
+is a JSON string, the shortest decimal that reads back to it (`inf`, `-inf`, `NaN`). List items that are pairs
 (ZADD score and member, HSET field and value) are two-element arrays.
 
 ## Version 3: the published key and nonces
@@ -624,9 +624,13 @@ list):
     {key_hex}
 
 Nonces are not random here: the nonce of record `i` (from 0) is the file's 4-byte
-`nonce_prefix_hex` (`EAO` then the file's tag number, 0 for the mixed file) followed by `i` as
-a little-endian `u64`, so no nonce repeats across the set. Real files use random nonces; these
-are reproducible test data, and the key is public.
+`nonce_prefix_hex` (`EAO` then one byte, the file's tag number, 0 for the mixed file) followed
+by `i` as a little-endian `u64`, so no nonce repeats across the set. Real files use random
+nonces; these are reproducible test data, and the key is public.
+
+The sealed files of `vectors.json` (below) use other nonces, under the same key: `EAOV` then a
+little-endian `u64` counter, each file group counting in its own block, so that no nonce
+repeats there either, nor meets one of these files'. A clean vector lists its own in `nonces`.
 
 ## Edge values
 

@@ -10,7 +10,9 @@
 //!
 //! - `kind` is the command name (`SET`, `PROTO.REGISTER`...); the other keys are the kind's
 //!   fields, in wire order, each once.
-//! - text: a JSON string (any Unicode text is exact in JSON);
+//! - text: a JSON string (any Unicode text is exact in JSON). On input only, a text may also
+//!   be given in the bytes form below (`{"hex": ...}`): the one way a request can carry text
+//!   that is not UTF-8 (a lone surrogate has no JSON string), which a writer must refuse;
 //! - bytes: `{"hex": "00ff", "text": "..."}`: `hex` (lowercase, two digits a byte) is the
 //!   value; `text` is written only when the bytes are UTF-8, as a reading aid, and when
 //!   present on input must agree with `hex`;
@@ -24,6 +26,12 @@
 //!   `-inf`, `NaN` for those), a reading aid that on input is optional and must agree;
 //! - lists: JSON arrays; an item that is a pair (ZADD score and member, HSET field and
 //!   value) is a two-element array.
+//!
+//! A value that is not of its layout's JSON shape (a wrong type, a number that is not an
+//! integer literal, bad hex, a reading aid that disagrees) makes the JSON no record at all;
+//! a value of the right shape outside its field's domain is a record a writer refuses.
+//! [`JsonProblem::class`] names the two (`bad_request`, `out_of_domain`), as the
+//! conformance protocol answers them (docs/FORMAT.md §9.1).
 
 use serde_json::{Map, Value};
 use thiserror::Error;
@@ -64,6 +72,31 @@ pub enum JsonProblem {
     TextMismatch,
     #[error("the record does not decode: {0}")]
     Decode(DecodeError),
+}
+
+/// The protocol's class of a request whose record is JSON that is no record.
+pub const BAD_REQUEST: &str = "bad_request";
+
+/// The protocol's class of a record a writer must refuse (a value outside its domain).
+pub const OUT_OF_DOMAIN: &str = "out_of_domain";
+
+impl JsonProblem {
+    /// How the conformance protocol answers a record with this problem: [`OUT_OF_DOMAIN`]
+    /// when the JSON has the shape of a record but a value is outside its field's domain
+    /// (an integer out of its range, a text that is not UTF-8, a length or count over its
+    /// limit), [`BAD_REQUEST`] when it is not a record at all.
+    pub fn class(&self) -> &'static str {
+        match self {
+            JsonProblem::OutOfRange | JsonProblem::Decode(_) => OUT_OF_DOMAIN,
+            JsonProblem::WrongType(_)
+            | JsonProblem::Missing
+            | JsonProblem::UnknownField
+            | JsonProblem::UnknownKind(_)
+            | JsonProblem::InvalidHex
+            | JsonProblem::FloatMismatch
+            | JsonProblem::TextMismatch => BAD_REQUEST,
+        }
+    }
 }
 
 /// The JSON of a record. Fails only for a record the writer would refuse too.
@@ -205,10 +238,16 @@ fn encode(value: &Value, layout: &Layout, path: &str, out: &mut Vec<u8>) -> Resu
         None => Err(err(JsonProblem::WrongType("an integer"))),
     };
     match layout {
+        // The bytes of a text in the hex form are checked as UTF-8 by the codec (below,
+        // in `record_from_json`), so text that is not UTF-8 is out of its domain.
+        Layout::Text if value.is_object() => {
+            let bytes = bytes_from_json(value, path)?;
+            put_prefixed(&bytes, out).map_err(err)?;
+        }
         Layout::Text => {
             let text = value
                 .as_str()
-                .ok_or(err(JsonProblem::WrongType("a string")))?;
+                .ok_or(err(JsonProblem::WrongType("a string (or {\"hex\": ...})")))?;
             put_prefixed(text.as_bytes(), out).map_err(err)?;
         }
         Layout::Bytes => {
@@ -407,6 +446,45 @@ mod tests {
             record_from_json(&value).unwrap_err().problem,
             JsonProblem::Decode(_)
         ));
+    }
+
+    #[test]
+    fn a_text_in_the_hex_form_is_the_same_text_and_not_utf8_is_out_of_domain() {
+        let plain = record_from_json(&json!({"kind": "DEL", "key": "key"})).unwrap();
+        let hex = record_from_json(&json!({"kind": "DEL", "key": {"hex": "6b6579"}})).unwrap();
+        assert_eq!(hex.to_bytes().unwrap(), plain.to_bytes().unwrap());
+        for bad in ["eda080", "ff", "c080"] {
+            let error = record_from_json(&json!({"kind": "DEL", "key": {"hex": bad}})).unwrap_err();
+            assert!(matches!(error.problem, JsonProblem::Decode(_)), "{bad}");
+            assert_eq!(error.problem.class(), OUT_OF_DOMAIN, "{bad}");
+        }
+        let disagreeing = json!({"kind": "DEL", "key": {"hex": "61", "text": "b"}});
+        let error = record_from_json(&disagreeing).unwrap_err();
+        assert_eq!(error.problem, JsonProblem::TextMismatch);
+        assert_eq!(error.problem.class(), BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_wrong_json_shape_is_a_bad_request_and_a_value_out_of_range_is_out_of_domain() {
+        let shapes = [
+            json!({"kind": "COPY", "source": "a", "destination": "b", "replace": 1}),
+            json!({"kind": "EXPIRE", "key": "k", "seconds": 1.0}),
+            json!({"kind": "EXPIRE", "key": "k", "seconds": "1"}),
+            json!({"kind": "ZADD", "key": "z", "members": [[{"bits": "0x3ff0000000000000", "value": 1.0}, "m"]]}),
+        ];
+        for value in &shapes {
+            let error = record_from_json(value).unwrap_err();
+            assert_eq!(error.problem.class(), BAD_REQUEST, "{value}: {error}");
+        }
+        let domains = [
+            json!({"kind": "SETBIT", "key": "k", "offset": 0, "value": 256}),
+            json!({"kind": "EXPIRE", "key": "k", "seconds": u64::MAX}),
+            json!({"kind": "LSET", "key": "k", "index": 1u64 << 63, "value": {"hex": ""}}),
+        ];
+        for value in &domains {
+            let error = record_from_json(value).unwrap_err();
+            assert_eq!(error.problem.class(), OUT_OF_DOMAIN, "{value}: {error}");
+        }
     }
 
     #[test]

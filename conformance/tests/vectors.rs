@@ -121,3 +121,50 @@ fn generation_is_deterministic() {
     let parsed: Value = serde_json::from_str(&a).expect("the text is JSON");
     assert_eq!(parsed, set());
 }
+
+#[test]
+fn listed_nonces_never_repeat_and_are_the_vectors_own() {
+    let set = set();
+    let mut seen = BTreeSet::new();
+    for (_, test) in tests(&set) {
+        for nonce in test["nonces"].as_array().into_iter().flatten() {
+            let nonce = nonce.as_str().expect("a nonce is a string");
+            // `EAOV`, then a counter: never one of the golden fixtures' `EAO` + file byte.
+            assert!(
+                nonce.len() == 24 && nonce.starts_with("45414f56"),
+                "{nonce}"
+            );
+            assert!(
+                seen.insert(nonce.to_owned()),
+                "{}: {nonce} repeats",
+                test["tcId"]
+            );
+        }
+    }
+    assert!(!seen.is_empty());
+}
+
+#[test]
+fn refusals_are_bad_requests_exactly_when_flagged_not_a_record() {
+    let set = set();
+    let mut classes = BTreeSet::new();
+    for (group, test) in tests(&set) {
+        if group["type"] != vectors::RECORD_REFUSAL_TEST {
+            continue;
+        }
+        let flagged = test["flags"]
+            .as_array()
+            .expect("flags")
+            .iter()
+            .any(|f| f == "NotARecord");
+        let class = test["error"]["class"].as_str().expect("class");
+        let want = if flagged {
+            vectors::BAD_REQUEST
+        } else {
+            vectors::OUT_OF_DOMAIN
+        };
+        assert_eq!(class, want, "{}", test["tcId"]);
+        classes.insert(class);
+    }
+    assert_eq!(classes.len(), 2, "both classes have vectors");
+}

@@ -272,6 +272,8 @@ def _float_bits(value, width):
     if "value" in value:
         fmt, ifmt = ("<d", "<Q") if width == 64 else ("<f", "<I")
         real = struct.unpack(fmt, struct.pack(ifmt, bits))[0]
+        if not isinstance(value["value"], str):
+            raise Malformed("a float's value is a string")
         try:
             shown = float(value["value"])
             if width == 32:
@@ -285,20 +287,42 @@ def _float_bits(value, width):
     return bits
 
 
+def _text_bytes(value):
+    """A text field's UTF-8: from a string, or from the hex form requests may use (FORMAT.md
+    9.1); text that is not UTF-8 (bad bytes, a lone surrogate) is refused."""
+    if isinstance(value, dict):
+        raw = _bytes_value(value)
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Refused("text that is not UTF-8") from None
+        return raw
+    if not isinstance(value, str):
+        raise Malformed("expected a string")
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Refused("text holding a lone surrogate") from None
+
+
+def _bytes_value(value):
+    if not isinstance(value, dict) or set(value) - {"hex", "text"} or "hex" not in value:
+        raise Malformed("bytes are {\"hex\": ...}")
+    raw = _hex(value["hex"], "bytes")
+    if "text" in value and (not isinstance(value["text"], str)
+                            or value["text"].encode("utf-8", "surrogatepass") != raw):
+        raise Malformed("text disagrees with hex")
+    return raw
+
+
 def _write(value, layout, out):
     if layout == "text":
-        if not isinstance(value, str):
-            raise Malformed("expected a string")
-        raw = value.encode("utf-8")
+        raw = _text_bytes(value)
         if len(raw) > FIELD_LEN_MAX:
             raise Refused("text over its limit")
         out += struct.pack("<I", len(raw)) + raw
     elif layout == "bytes":
-        if not isinstance(value, dict) or set(value) - {"hex", "text"} or "hex" not in value:
-            raise Malformed("bytes are {\"hex\": ...}")
-        raw = _hex(value["hex"], "bytes")
-        if "text" in value and (not isinstance(value["text"], str) or value["text"].encode("utf-8") != raw):
-            raise Malformed("text disagrees with hex")
+        raw = _bytes_value(value)
         if len(raw) > FIELD_LEN_MAX:
             raise Refused("bytes over their limit")
         out += struct.pack("<I", len(raw)) + raw

@@ -7,7 +7,8 @@ Run by the reference's runner, from the repository root:
 
 Each request on stdin is a little-endian u32 length and a JSON object; each answer goes to
 stdout the same way. Requests this port cannot serve (anything needing AES-256-GCM) are
-answered {"unsupported": ...}; requests it cannot parse, {"error": {"class": "bad_request"}}.
+answered {"unsupported": ...}; requests it cannot parse, {"error": {"class": "bad_request"}};
+a failure of this program itself, {"error": {"class": "internal"}} (never a correct answer).
 """
 
 import os
@@ -51,10 +52,12 @@ def answer(request):
         if op == "read_file":
             return eaof.read_file(_bytes(request, "hex"), _key(request)).to_json()
         if op == "write_file":
-            records = request.get("records")
+            records, version = request.get("records"), request.get("version")
             if not isinstance(records, list):
                 raise eaof.Malformed("`records` is not an array")
-            return {"hex": eaof.write_file(records, request.get("version")).hex()}
+            if type(version) is not int or version not in (2, 3):
+                raise eaof.Malformed("`version` is not 2 or 3")
+            return {"hex": eaof.write_file(records, version).hex()}
         raise eaof.Malformed(f"unknown op {op!r}")
     except eaof.Refused as e:
         return {"error": {"class": "out_of_domain", "detail": str(e)}}
@@ -66,8 +69,10 @@ def answer(request):
 
 def main():
     return framing.serve(
-        answer, lambda detail: {"error": {"class": "bad_request", "detail": detail}},
-        "eaof_conform.py")
+        answer,
+        lambda detail: {"error": {"class": "bad_request", "detail": detail}},
+        "eaof_conform.py",
+        internal=lambda detail: {"error": {"class": "internal", "detail": detail}})
 
 
 if __name__ == "__main__":

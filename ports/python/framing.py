@@ -17,10 +17,12 @@ def _read_exact(stream, n):
     return data
 
 
-def serve(answer, bad_request, name):
+def serve(answer, bad_request, name, internal=None):
     """Answers each request on stdin with `answer(request)` (a dict), and a request that is
-    not a JSON object with `bad_request(detail)`. Returns the exit code: 0 when stdin ends
-    between frames, 1 inside one."""
+    not a JSON object with `bad_request(detail)`. With `internal`, an exception `answer`
+    raises (a bug of this program, not of the request) is answered `internal(detail)`;
+    without, it ends the program. Returns the exit code: 0 when stdin ends between frames,
+    1 inside one."""
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:
         head = _read_exact(stdin, 4)
@@ -33,9 +35,17 @@ def serve(answer, bad_request, name):
             return 1
         try:
             request = json.loads(body)
-            reply = answer(request) if isinstance(request, dict) else bad_request("not an object")
         except ValueError as e:
-            reply = bad_request("not JSON: %s" % e)
+            request, reply = None, bad_request("not JSON: %s" % e)
+        if isinstance(request, dict):
+            try:
+                reply = answer(request)
+            except Exception as e:  # noqa: BLE001 - a bug of this program: said, not hidden
+                if internal is None:
+                    raise
+                reply = internal("%s: %s" % (type(e).__name__, e))
+        elif request is not None:
+            reply = bad_request("not an object")
         data = json.dumps(reply).encode("utf-8")
         stdout.write(struct.pack("<I", len(data)) + data)
         stdout.flush()

@@ -50,12 +50,20 @@ pub fn arg(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// The key every encrypted test file uses (kept in `dir/test.key`).
+/// The key every encrypted test file uses (kept in `dir/test.key`, mode 0600).
 pub fn key_file(dir: &Path) -> (PathBuf, EncryptionKey) {
     let path = dir.join("test.key");
     let key = EncryptionKey::from_bytes(std::array::from_fn(|i| i as u8 ^ 0x5a));
-    std::fs::write(&path, format!("{}\n", &*key.to_hex())).expect("write key");
+    write_key(&path, format!("{}\n", &*key.to_hex()));
     (path, key)
+}
+
+/// Writes a key file readable by its owner only (as `eaof keygen` makes them; the commands
+/// refuse a key file others can read).
+pub fn write_key(path: &Path, contents: impl AsRef<[u8]>) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(path, contents).expect("write key");
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod key");
 }
 
 /// Records of many kinds, with values that are hard to show or to keep exact: control and
@@ -158,4 +166,23 @@ pub fn plain_frame(record: &[u8]) -> Vec<u8> {
 /// Whether two record lists are equal, floats by their bits.
 pub fn same_records(a: &[AofRecord], b: &[AofRecord]) -> bool {
     eaof_model::gen::record_lists_bit_equal(a, b)
+}
+
+/// A version 2 file of at least `len` bytes written by eaof's writer: a block of `records()`
+/// written once, its records repeated (plaintext records do not depend on where they are).
+/// Returns the bytes, and the offsets and lengths of the records of the first block.
+pub fn big_file(path: &Path, len: usize) -> (Vec<u8>, Vec<(u64, u64)>) {
+    let block_path = path.with_extension("block");
+    let many: Vec<AofRecord> = records().into_iter().cycle().take(1000).collect();
+    let block = write(&block_path, None, &many);
+    std::fs::remove_file(&block_path).expect("remove block");
+    let (scanned, _) = scan(&block, None);
+    let body = &block[eaof::format::HEADER_LEN..];
+    let mut bytes = Vec::with_capacity(len + body.len());
+    bytes.extend_from_slice(&block[..eaof::format::HEADER_LEN]);
+    while bytes.len() < len {
+        bytes.extend_from_slice(body);
+    }
+    std::fs::write(path, &bytes).expect("write big file");
+    (bytes, scanned.into_iter().map(|(o, l, _)| (o, l)).collect())
 }
