@@ -15,13 +15,18 @@ struct Ember {
     writer: Option<AofWriter>,
 }
 
-fn failed(e: impl std::fmt::Debug) -> DriverError {
-    DriverError::Failed(format!("{e:?}"))
+fn failed(e: impl std::fmt::Display) -> DriverError {
+    DriverError::Failed(e.to_string())
 }
 
 // Records cross over as their bytes: the format is the contract.
 fn theirs(record: &AofRecord) -> Result<Theirs, DriverError> {
     Theirs::from_bytes(&record.to_bytes().map_err(failed)?).map_err(failed)
+}
+
+fn ours(record: &Theirs) -> Result<AofRecord, String> {
+    let bytes = record.to_bytes().map_err(|e| e.to_string())?;
+    AofRecord::from_bytes(&bytes).map_err(|e| e.to_string())
 }
 
 impl Ember {
@@ -96,22 +101,22 @@ impl Driver for Ember {
         let mut reader = match opened {
             Ok(reader) => reader,
             Err(e) => {
-                read.end = ReadEnd::Error(format!("{e:?}"));
+                read.end = ReadEnd::Error(e.to_string());
                 return read;
             }
         };
         loop {
             match reader.read_record() {
                 Ok(None) => return read,
-                Ok(Some(record)) => match record.to_bytes().map(|b| AofRecord::from_bytes(&b)) {
-                    Ok(Ok(record)) => read.records.push(record),
-                    other => {
-                        read.end = ReadEnd::Error(format!("not a record: {other:?}"));
+                Ok(Some(record)) => match ours(&record) {
+                    Ok(record) => read.records.push(record),
+                    Err(e) => {
+                        read.end = ReadEnd::Error(format!("not a record: {e}"));
                         return read;
                     }
                 },
                 Err(e) => {
-                    read.end = ReadEnd::Error(format!("{e:?}"));
+                    read.end = ReadEnd::Error(e.to_string());
                     return read;
                 }
             }

@@ -24,7 +24,7 @@ pub struct EmberDriver {
 }
 
 fn failed(e: FormatError) -> DriverError {
-    DriverError::Failed(format!("{e:?}"))
+    DriverError::Failed(e.to_string())
 }
 
 impl EmberDriver {
