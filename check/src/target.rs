@@ -189,6 +189,16 @@ pub struct FileState {
     /// contents a cut not yet synced would bring back. Empty where the account sees no
     /// directory (the harness's own account of a real file: see [`crate::files`]).
     pub alternatives: Vec<FileState>,
+    /// This alternative is no file at all (its name not durable): recovered from a missing
+    /// file ([`Target::recover_absent`]), not from an empty one. Only accounts that see the
+    /// directory set it (a trace of system calls: [`crate::recorded`]); the simulated disk
+    /// itself gives no file as the empty file, which its reader takes for an empty log.
+    pub absent: bool,
+    /// Why the account cannot say what a crash leaves (a trace the persistence model cannot
+    /// follow: a shared writable mapping, a call it does not know, an overwrite of unsynced
+    /// bytes...): the crash states of this moment are not checked, and the engines count
+    /// it ([`crate::report::Counts::unmodellable`]), never a pass nor a finding.
+    pub unmodellable: Option<String>,
 }
 
 impl FileState {
@@ -207,6 +217,24 @@ impl FileState {
             durable_len,
             write_ends,
             alternatives: Vec::new(),
+            absent: false,
+            unmodellable: None,
+        }
+    }
+
+    /// No file: what a crash leaves when the file's name is not durable.
+    pub fn absent() -> Self {
+        FileState {
+            absent: true,
+            ..FileState::default()
+        }
+    }
+
+    /// A file of `bytes` whose crash states the account cannot give, for `why`.
+    pub fn unmodellable(bytes: Vec<u8>, why: String) -> Self {
+        FileState {
+            unmodellable: Some(why),
+            ..FileState::new(bytes, 0, &[])
         }
     }
 
@@ -454,6 +482,13 @@ pub trait Target {
             Op::Inject,
             "this target does its own I/O on real files",
         ))
+    }
+
+    /// A crash that leaves no file at the log's path, then the recovery (as
+    /// [`Target::recover_image`]). Targets whose storage has no directory take it as the
+    /// empty image.
+    fn recover_absent(&mut self, marker: &AofRecord) -> Result<Recovered, TargetError> {
+        self.recover_image(&[], marker)
     }
 
     /// Loads `image` and reads it back.
