@@ -252,11 +252,11 @@ fn run_campaign(args: &RunArgs) -> ExitCode {
         (None, TargetKind::Process(spec)) => match spec.greet() {
             Ok(hello) => {
                 eprintln!(
-                    "eaof explore: driver `{}` is {}, protocol {}, writes {:?}; durability: {}",
+                    "eaof explore: driver `{}` is {}, protocol {}, writes {}; durability: {}",
                     spec.display(),
                     hello.name,
                     hello.protocol,
-                    hello.versions,
+                    list(&hello.versions),
                     spec.account(&hello)
                 );
                 hello.versions
