@@ -569,11 +569,21 @@ impl Target for ProcessTarget {
         self.hello.inject.then(|| self.ops.unwrap_or(0))
     }
 
+    fn system_faults(&self) -> bool {
+        matches!(self.channel, Channel::Recorded(_))
+    }
+
     fn inject(&mut self, fault: Fault) -> Result<(), TargetError> {
         if let Channel::Recorded(child) = &mut self.channel {
             return child
                 .arm(recorder_fault(fault))
                 .map_err(|e| TargetError::harness(Op::Inject, e));
+        }
+        if fault.is_system() {
+            return Err(TargetError::unsupported(
+                Op::Inject,
+                &format!("a driver not run under the recorder injects no {fault}"),
+            ));
         }
         if !self.hello.inject {
             return Err(TargetError::unsupported(
@@ -609,18 +619,24 @@ impl Target for ProcessTarget {
 fn recorder_fault(fault: Fault) -> RecorderFault {
     match fault {
         Fault::FailOpAt { after } => RecorderFault::fail(CallKind::Change, after, Errno::EIO),
-        Fault::FailWriteAfter { bytes } => RecorderFault {
-            matching: Match {
-                kind: CallKind::Write,
-                path: None,
-            },
-            after: 0,
-            action: Action::FullAfter {
-                bytes,
-                errno: Errno::ENOSPC,
-            },
-            sticky: true,
+        Fault::FailWriteAfter { bytes } => full_after(bytes, Errno::ENOSPC),
+        Fault::TooBigAfter { bytes } => full_after(bytes, Errno::EFBIG),
+        Fault::InterruptAt { after } => RecorderFault::fail(CallKind::Change, after, Errno::EINTR),
+        Fault::ShortWriteAt { after } => RecorderFault::write(after, Action::Short { bytes: 1 }),
+    }
+}
+
+/// The recorder's full disk (or file at its size limit) after `bytes` more bytes written to
+/// the test directory, failing with `errno` from then on.
+fn full_after(bytes: u64, errno: Errno) -> RecorderFault {
+    RecorderFault {
+        matching: Match {
+            kind: CallKind::Write,
+            path: None,
         },
+        after: 0,
+        action: Action::FullAfter { bytes, errno },
+        sticky: true,
     }
 }
 

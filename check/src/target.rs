@@ -387,6 +387,39 @@ pub enum Fault {
         /// The budget.
         bytes: u64,
     },
+    /// A system-call fault (targets whose system calls are failed: [`Target::system_faults`]):
+    /// the storage operation `after` operations from now is interrupted before it runs
+    /// (EINTR). Nothing changed: the implementation may retry it, or fail and be poisoned.
+    InterruptAt {
+        /// Operations from now (0 = the next one).
+        after: u64,
+    },
+    /// A system-call fault: the write `after` writes from now puts only its first byte in
+    /// the file and returns 1 (a short write): the implementation must write the rest, or
+    /// fail and be poisoned.
+    ShortWriteAt {
+        /// Writes from now (0 = the next one).
+        after: u64,
+    },
+    /// A system-call fault: as [`Fault::FailWriteAfter`] with EFBIG (the file at its size
+    /// limit) for ENOSPC.
+    TooBigAfter {
+        /// The budget.
+        bytes: u64,
+    },
+}
+
+impl Fault {
+    /// Whether the fault is one only a target that fails system calls injects.
+    pub fn is_system(&self) -> bool {
+        !matches!(self, Fault::FailOpAt { .. } | Fault::FailWriteAfter { .. })
+    }
+
+    /// Whether an implementation may hide the fault by retrying (an interrupted call, a
+    /// short write): then no call need fail.
+    pub fn may_be_hidden(&self) -> bool {
+        matches!(self, Fault::InterruptAt { .. } | Fault::ShortWriteAt { .. })
+    }
 }
 
 /// What a crash into an image and the recovery after it gave ([`Target::recover_image`]).
@@ -473,6 +506,12 @@ pub trait Target {
     /// Storage operations served so far, for targets that can inject faults.
     fn operations(&self) -> Option<u64> {
         None
+    }
+
+    /// Whether [`Target::inject`] takes the system-call faults too (EINTR, short writes,
+    /// EFBIG): a target whose system calls a recorder fails.
+    fn system_faults(&self) -> bool {
+        false
     }
 
     /// Arms a fault (see [`Fault`]).
