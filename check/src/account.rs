@@ -9,13 +9,18 @@
 //!   are durable once a `sync` the harness called returned `Ok`. It sees one file, no
 //!   directory, and trusts the implementation's `sync` (a `sync` that does not fsync looks
 //!   the same);
-//! - [`TraceAccount`]: replays the file-system calls the implementation made during each
-//!   call ([`FsOp`], reported by its driver today, seen by a recorder of system calls
-//!   later) into a simulated disk ([`crate::sim`]) and takes crash states from its
-//!   persistence model: data durable per file only after that file's fsync, directory
-//!   entries (creations, renames) only after the directory's fsync, a failed fsync losing
-//!   what was not durable. It sees a missing fsync, a rename that is not durable, the old
-//!   log a crash brings back.
+//! - [`TraceAccount`]: the file-system calls a driver reports itself during each call
+//!   ([`FsOp`], docs/DRIVER.md "Traces"), turned into the events the system-call recorder
+//!   gives and fed to the recorder's persistence model ([`crate::recorded`]: the one model
+//!   for traces, so that a reported trace and a recorded one mean the same): data durable
+//!   per file only after that file's fsync, directory entries (creations, renames) only
+//!   after the directory's fsync, a failed fsync losing what was not durable. It sees a
+//!   missing fsync, a rename that is not durable, the old log a crash brings back, no file
+//!   where a creation is not durable.
+//!
+//! A process target run under the recorder (the default for `--target cmd` on Linux
+//! x86_64: [`crate::channel`]) takes its account from the recorder itself, from the
+//! system calls the child made, and needs neither of these.
 //!
 //! Guarantees of the contract: [`Account::state`] describes the file on disk now (its bytes
 //! are the real file's: a trace that does not account for them is an error, never silently
@@ -26,10 +31,10 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use eaof::storage::{Storage, StorageFile};
+use eaof_trace::{Call, Errno, Event, FileId, Op as EventOp, Seen, SeenKind, Syscall, What};
 
 use crate::files::{self, HarnessAccount};
-use crate::sim::{Persistence, SimDisk, SimFile};
+use crate::recorded::{self, Persistence};
 use crate::target::{FileState, Op};
 use crate::trace::FsOp;
 
@@ -65,7 +70,7 @@ pub trait Account {
 
 impl Account for HarnessAccount {
     fn describe(&self) -> &'static str {
-        "the harness's account (durable: what the last acknowledged sync covered)"
+        crate::process::HARNESS_ACCOUNT
     }
 
     fn needs_trace(&self) -> bool {
@@ -97,96 +102,180 @@ impl Account for HarnessAccount {
 /// The account a trace of file-system calls gives (see the module documentation).
 pub struct TraceAccount {
     path: PathBuf,
-    shadow: SimDisk,
-    files: HashMap<u64, SimFile>,
+    model: Persistence,
+    /// The file each open handle names (a handle keeps its file across renames).
+    handles: HashMap<u64, (FileId, PathBuf)>,
+    /// The file each live name in the directory names, as the trace made them.
+    names: HashMap<PathBuf, FileId>,
+    next_ino: u64,
+    seq: u64,
 }
 
 /// Open handles a trace may name at once (a writer holds two or three).
 pub const TRACE_HANDLES_MAX: usize = 1024;
 
+/// The error a failed call reports in the events a trace becomes (a writeback error, which
+/// loses a file's unsynced data when an fsync returns it).
+const FAILED: Errno = Errno::EIO;
+
 impl TraceAccount {
     /// An account of the log at `path`, which does not exist yet.
     pub fn new(path: PathBuf) -> Self {
+        let root = path.parent().map(Path::to_path_buf).unwrap_or_default();
         TraceAccount {
             path,
-            shadow: SimDisk::new(),
-            files: HashMap::new(),
+            model: Persistence::new(root),
+            handles: HashMap::new(),
+            names: HashMap::new(),
+            next_ino: 1,
+            seq: 0,
         }
     }
 
     fn reset(&mut self) {
-        self.shadow = SimDisk::new();
-        self.files.clear();
+        self.model = Persistence::new(self.model.root().to_path_buf());
+        self.handles.clear();
+        self.names.clear();
     }
 
-    fn handle(&mut self, fd: u64) -> Result<&mut SimFile, AccountError> {
-        self.files
-            .get_mut(&fd)
+    fn feed(&mut self, what: What) {
+        let event = Event {
+            seq: self.seq,
+            pid: 0,
+            tid: 0,
+            what,
+        };
+        self.seq += 1;
+        self.model.apply(&event);
+    }
+
+    fn call(&mut self, syscall: Syscall, op: EventOp, failed: bool, done: u64) {
+        let result = match failed {
+            true => Err(FAILED),
+            false => Ok(done),
+        };
+        self.feed(What::Call(Call {
+            syscall,
+            op,
+            result,
+            fault: None,
+        }));
+    }
+
+    fn new_file(&mut self) -> FileId {
+        self.next_ino += 1;
+        FileId {
+            dev: 0,
+            ino: self.next_ino,
+        }
+    }
+
+    fn handle(&self, fd: u64) -> Result<(FileId, PathBuf), AccountError> {
+        self.handles
+            .get(&fd)
+            .cloned()
             .ok_or_else(|| AccountError(format!("the trace names handle {fd}, never opened")))
     }
 
-    fn open(&mut self, fd: u64, file: std::io::Result<SimFile>) -> Result<(), AccountError> {
-        let file = file.map_err(|e| AccountError(format!("the trace opens handle {fd}: {e}")))?;
-        if self.files.len() >= TRACE_HANDLES_MAX && !self.files.contains_key(&fd) {
+    /// `path` opened as handle `fd`: created when no file has that name (`truncate`:
+    /// cut to nothing when one has).
+    fn open(&mut self, path: &Path, fd: u64, truncate: bool) -> Result<(), AccountError> {
+        if self.handles.len() >= TRACE_HANDLES_MAX && !self.handles.contains_key(&fd) {
             return Err(AccountError(format!(
                 "the trace holds more than {TRACE_HANDLES_MAX} handles open"
             )));
         }
-        self.files.insert(fd, file);
+        let (file, created) = match self.names.get(path) {
+            Some(file) => (*file, false),
+            None => (self.new_file(), true),
+        };
+        let flags = libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT;
+        let flags = if truncate {
+            flags | libc::O_TRUNC
+        } else {
+            flags
+        };
+        self.call(
+            Syscall::Openat,
+            EventOp::Open {
+                path: path.to_path_buf(),
+                flags,
+                mode: 0o644,
+                file: Some(file),
+                created,
+                dir: false,
+            },
+            false,
+            fd,
+        );
+        self.names.insert(path.to_path_buf(), file);
+        self.handles.insert(fd, (file, path.to_path_buf()));
         Ok(())
     }
 
-    /// Replays one operation into the simulated disk: a failed fsync loses what was not
-    /// durable (armed as a fault of the simulated disk, which does just that); any other
-    /// failed call had no effect but the bytes it reports landed.
+    /// Feeds one operation to the model as the system calls it stands for.
     fn apply(&mut self, op: &FsOp) -> Result<(), AccountError> {
-        let refused = |what: &str, e: std::io::Error| AccountError(format!("{what}: {e}"));
         match op {
-            FsOp::Open { path, fd } => {
-                let file = self.shadow.open(path);
-                self.open(*fd, file)?;
+            FsOp::Open { path, fd } => self.open(path, *fd, false)?,
+            FsOp::Create { path, fd } => self.open(path, *fd, true)?,
+            FsOp::Append { fd, data, failed } => {
+                let (file, path) = self.handle(*fd)?;
+                let offset = self.model.live_contents(file).map_or(0, |b| b.len() as u64);
+                let op = EventOp::Write {
+                    fd: *fd as i32,
+                    path,
+                    file,
+                    offset,
+                    requested: data.len() as u64,
+                    data: data.clone(),
+                    complete: true,
+                    synchronous: false,
+                };
+                self.call(Syscall::Write, op, *failed, data.len() as u64);
             }
-            FsOp::Create { path, fd } => {
-                let file = self.shadow.create(path);
-                self.open(*fd, file)?;
-            }
-            FsOp::Append { fd, data, .. } => {
-                if !data.is_empty() {
-                    let file = self.handle(*fd)?;
-                    file.append(data).map_err(|e| refused("append", e))?;
-                }
-            }
-            FsOp::SetLen { failed: true, .. }
-            | FsOp::Rename { failed: true, .. }
-            | FsOp::SyncDir { failed: true, .. } => {}
-            FsOp::SetLen { fd, len, .. } => {
-                let file = self.handle(*fd)?;
-                file.set_len(*len).map_err(|e| refused("set_len", e))?;
+            FsOp::SetLen { fd, len, failed } => {
+                let (file, path) = self.handle(*fd)?;
+                let op = EventOp::Truncate {
+                    fd: Some(*fd as i32),
+                    path,
+                    file,
+                    len: *len,
+                };
+                self.call(Syscall::Ftruncate, op, *failed, 0);
             }
             FsOp::Sync { fd, failed } => {
-                if *failed {
-                    self.shadow
-                        .fail_op_at(self.shadow.op_count(), Persistence::Once);
-                }
-                let file = self.handle(*fd)?;
-                match (file.sync(), failed) {
-                    (Ok(()), false) | (Err(_), true) => {}
-                    (result, _) => {
-                        return Err(AccountError(format!(
-                            "fsync of handle {fd} replayed as {result:?}"
-                        )))
+                let (file, path) = self.handle(*fd)?;
+                let op = EventOp::Sync {
+                    fd: *fd as i32,
+                    path,
+                    file,
+                    dir: false,
+                    data_only: false,
+                };
+                self.call(Syscall::Fsync, op, *failed, 0);
+            }
+            FsOp::Rename { from, to, failed } => {
+                let op = EventOp::Rename {
+                    from: from.clone(),
+                    to: to.clone(),
+                    flags: 0,
+                };
+                self.call(Syscall::Rename, op, *failed, 0);
+                if !failed {
+                    if let Some(file) = self.names.remove(from) {
+                        self.names.insert(to.clone(), file);
                     }
                 }
             }
-            FsOp::Rename { from, to, .. } => {
-                self.shadow
-                    .rename(from, to)
-                    .map_err(|e| refused("rename", e))?;
-            }
-            FsOp::SyncDir { path, .. } => {
-                self.shadow
-                    .sync_dir(path)
-                    .map_err(|e| refused("fsync_dir", e))?;
+            FsOp::SyncDir { path, failed } => {
+                let op = EventOp::Sync {
+                    fd: -1,
+                    path: path.clone(),
+                    file: FileId { dev: 0, ino: 0 },
+                    dir: true,
+                    data_only: false,
+                };
+                self.call(Syscall::Fsync, op, *failed, 0);
             }
         }
         Ok(())
@@ -196,12 +285,16 @@ impl TraceAccount {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// The log's state by the model alone, its bytes now being `on_disk`.
+    fn model_state(&self, on_disk: Option<&[u8]>) -> FileState {
+        recorded::state_at(self.model.crash_states(&self.path), on_disk)
+    }
 }
 
 impl Account for TraceAccount {
     fn describe(&self) -> &'static str {
-        "a trace of the implementation's file-system calls, on the simulated disk's \
-         persistence model"
+        crate::process::TRACE_ACCOUNT
     }
 
     fn needs_trace(&self) -> bool {
@@ -214,8 +307,13 @@ impl Account for TraceAccount {
 
     fn loaded(&mut self, image: &[u8]) {
         self.reset();
-        // A path without a file name cannot be the log's: the harness made it.
-        let _ = self.shadow.put_durable(&self.path, image);
+        let file = self.new_file();
+        self.names.insert(self.path.clone(), file);
+        self.feed(What::Seen(Seen {
+            path: self.path.clone(),
+            file,
+            kind: SeenKind::File(image.to_vec()),
+        }));
     }
 
     fn called(&mut self, _op: Op, _ok: bool, trace: &[FsOp]) -> Result<(), AccountError> {
@@ -231,23 +329,27 @@ impl Account for TraceAccount {
     }
 
     fn state(&self) -> Result<FileState, AccountError> {
-        let state = self.shadow.file_state(&self.path);
-        let real = files::read(&self.path).map_err(|e| AccountError(e.to_string()))?;
-        if state.bytes != real {
-            let differs = state
-                .bytes
-                .iter()
-                .zip(&real)
-                .position(|(a, b)| a != b)
-                .unwrap_or(state.bytes.len().min(real.len()));
-            return Err(AccountError(format!(
-                "the implementation's trace does not account for the log: replayed, it gives \
-                 {} bytes, the file holds {} (first difference at byte {differs})",
-                state.bytes.len(),
-                real.len()
-            )));
+        let real = files::read_present(&self.path).map_err(|e| AccountError(e.to_string()))?;
+        let live = self
+            .names
+            .get(&self.path)
+            .and_then(|file| self.model.live_contents(*file));
+        if let (Some(live), Some(real)) = (live, &real) {
+            if live != real.as_slice() {
+                let differs = live
+                    .iter()
+                    .zip(real)
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(live.len().min(real.len()));
+                return Err(AccountError(format!(
+                    "the implementation's trace does not account for the log: replayed, it \
+                     gives {} bytes, the file holds {} (first difference at byte {differs})",
+                    live.len(),
+                    real.len()
+                )));
+            }
         }
-        Ok(state)
+        Ok(self.model_state(real.as_deref()))
     }
 }
 
@@ -290,11 +392,11 @@ mod tests {
     #[test]
     fn only_synced_bytes_under_a_synced_entry_are_durable() {
         let account = trace_of(&[open(1), append(1, b"EAOF\x02"), sync(1, false)]);
-        let state = account.shadow.file_state("/d/shard-0.aof");
+        let state = account.model_state(Some(b"EAOF\x02"));
         assert_eq!(state.bytes, b"EAOF\x02");
         assert_eq!(state.durable_len, 5);
         // The creation is not durable: no file is an alternative.
-        assert_eq!(state.alternatives, vec![FileState::default()]);
+        assert_eq!(state.alternatives, vec![FileState::absent()]);
         let account = trace_of(&[
             open(1),
             append(1, b"EAOF\x02"),
@@ -302,7 +404,7 @@ mod tests {
             sync_dir(),
             append(1, b"rec"),
         ]);
-        let state = account.shadow.file_state("/d/shard-0.aof");
+        let state = account.model_state(Some(b"EAOF\x02rec"));
         assert_eq!((state.durable_len, state.write_ends.clone()), (5, vec![8]));
         assert!(state.alternatives.is_empty());
     }
@@ -317,8 +419,10 @@ mod tests {
             append(1, b"rec"),
             sync(1, true),
         ]);
-        let state = account.shadow.file_state("/d/shard-0.aof");
+        let state = account.model_state(Some(b"EAOF\x02"));
         assert_eq!(state.bytes, b"EAOF\x02");
+        assert_eq!(state.unmodellable, None);
+        assert!(state.alternatives.is_empty(), "{state:?}");
     }
 
     #[test]
@@ -341,10 +445,17 @@ mod tests {
                 failed: false,
             },
         ]);
-        let state = account.shadow.file_state("/d/shard-0.aof");
+        let state = account.model_state(Some(b"EAOF\x02"));
         assert_eq!(state.bytes, b"EAOF\x02");
         assert_eq!(state.alternatives.len(), 1, "{state:?}");
         assert_eq!(state.alternatives[0].bytes, b"EAOF\x02old");
+    }
+
+    #[test]
+    fn a_file_the_model_does_not_hold_is_unmodellable_not_trusted() {
+        let account = trace_of(&[open(1), append(1, b"EAOF\x02"), sync(1, false)]);
+        let state = account.model_state(Some(b"EAOF\x02other"));
+        assert!(state.unmodellable.is_some(), "{state:?}");
     }
 
     #[test]

@@ -286,6 +286,12 @@ impl Target for EaofSim {
                 .disk
                 .fail_op_at(self.disk.op_count() + after, Persistence::Once),
             Fault::FailWriteAfter { bytes } => self.disk.fail_write_after(bytes, Persistence::Once),
+            system => {
+                return Err(TargetError::unsupported(
+                    Op::Inject,
+                    &format!("the simulated disk does not inject system-call faults ({system})"),
+                ))
+            }
         }
         Ok(())
     }

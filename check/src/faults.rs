@@ -216,9 +216,22 @@ fn run_round(target: &mut dyn Target, config: &FaultsConfig, budget: &Budget) ->
                 break;
             }
         };
+        // Under a recorder, the system-call faults too: an interrupted call and a short
+        // write at every operation, a file at its size limit after every byte count.
+        let system = match target.system_faults() {
+            true => 0..ops,
+            false => 0..0,
+        };
+        let too_big = match target.system_faults() {
+            true => 0..appended,
+            false => 0..0,
+        };
         let faults = (0..ops)
             .map(|after| Fault::FailOpAt { after })
-            .chain((0..appended).map(|bytes| Fault::FailWriteAfter { bytes }));
+            .chain((0..appended).map(|bytes| Fault::FailWriteAfter { bytes }))
+            .chain(system.clone().map(|after| Fault::InterruptAt { after }))
+            .chain(system.map(|after| Fault::ShortWriteAt { after }))
+            .chain(too_big.map(|bytes| Fault::TooBigAfter { bytes }));
         for fault in faults {
             if budget.exhausted(done) {
                 report.complete = false;
@@ -234,7 +247,7 @@ fn run_round(target: &mut dyn Target, config: &FaultsConfig, budget: &Budget) ->
                 };
             done += 1;
             report.counts.add(&counts);
-            if !fired {
+            if !fired && !fault.may_be_hidden() {
                 let finding = Finding::new(
                     FailureKind::WriterFailed,
                     format!("the fault ({fault}) never made a call fail"),

@@ -25,12 +25,17 @@ use tempfile::TempDir;
 
 use crate::target::{FileState, Op};
 
+/// A temporary directory for a target's files, in `dir`.
+pub fn temp_dir_in(dir: &Path) -> io::Result<TempDir> {
+    tempfile::Builder::new()
+        .prefix("eaof-check")
+        .tempdir_in(dir)
+}
+
 /// A temporary directory for a target's files.
 pub fn temp_dir() -> io::Result<TempDir> {
     if let Some(dir) = std::env::var_os("EAOF_CHECK_TMPDIR") {
-        return tempfile::Builder::new()
-            .prefix("eaof-check")
-            .tempdir_in(dir);
+        return temp_dir_in(Path::new(&dir));
     }
     let shm = Path::new("/dev/shm");
     if shm.is_dir() {
@@ -117,6 +122,15 @@ pub fn read(path: &Path) -> io::Result<Vec<u8>> {
     match fs::read(path) {
         Ok(bytes) => Ok(bytes),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The bytes of the file at `path`, `None` when there is no file.
+pub fn read_present(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
 }

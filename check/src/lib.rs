@@ -51,6 +51,7 @@
 pub mod account;
 pub mod alphabet;
 pub mod campaign;
+pub mod channel;
 pub mod crash;
 pub mod damage;
 pub mod driver;

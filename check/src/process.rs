@@ -14,8 +14,13 @@
 //!   child that cannot be started at all is a harness failure;
 //! - no child outlives its target: [`ProcessTarget::stop`], or dropping the target, closes
 //!   the child's input and kills it (and its process group) if it lingers;
-//! - durability is one replaceable part ([`crate::account`]): a driver that reports its
-//!   file-system calls gets the trace account, any other the harness's own;
+//! - durability is one replaceable part: under the system-call recorder (the default where
+//!   it is built: Linux x86_64; [`ProcessSpec::record`]) the account is the recorder's, from
+//!   the system calls the child made ([`crate::channel`], [`crate::recorded`]), and faults
+//!   are injected into those calls; without it ([`crate::account`]), a driver that reports
+//!   its file-system calls gets the trace account, any other the harness's own;
+//! - a crash state with no file at the log's path ([`FileState::absent`]) is recovered from
+//!   no file: the harness removes it;
 //! - a crash into an image and the recovery after it is one round trip (a batch of read,
 //!   open, write, sync, read and crash), so a child is asked once a crash state.
 
@@ -27,17 +32,28 @@ use std::time::Duration;
 use eaof::AofRecord;
 use eaof_conformance::child::{AskError, Responder};
 use eaof_conformance::json::record_from_json;
+use eaof_trace::{Action, CallKind, Errno, Fault as RecorderFault, Match};
 use serde_json::Value;
 use tempfile::TempDir;
 
 use crate::account::{Account, TraceAccount};
+use crate::channel::{Channel, RecordedChild, RECORDER_BUILT};
 use crate::driver::{Hello, Request, PROTOCOL_VERSION};
 use crate::files::{self, HarnessAccount};
+use crate::recorded;
 use crate::target::{
     Capabilities, ErrorKind, Fault, FileState, Keying, Op, ReadBack, ReadEnd, Recovered, Target,
     TargetError, Version,
 };
 use crate::trace::FsOp;
+
+/// The account of a child run under the recorder, for reports.
+pub const RECORDED_ACCOUNT: &str = "the recorder's trace of the child's system calls, on its \
+     persistence model (faults injected into those calls)";
+pub(crate) const TRACE_ACCOUNT: &str =
+    "a trace of file-system calls the driver reports, on the recorder's persistence model";
+pub(crate) const HARNESS_ACCOUNT: &str =
+    "the harness's account (durable: what the last acknowledged sync covered)";
 
 /// How to start a driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +62,11 @@ pub struct ProcessSpec {
     pub command: Vec<OsString>,
     /// How long an answer is awaited before the child is killed.
     pub timeout: Duration,
+    /// Whether the child runs under the system-call recorder, which then keeps the
+    /// durability account and injects faults (on by default where it is built).
+    pub record: bool,
+    /// Where the test directories are made (`None`: [`files::temp_dir`]'s choice).
+    pub dir: Option<PathBuf>,
 }
 
 /// The timeout of an answer unless told otherwise.
@@ -57,6 +78,8 @@ impl ProcessSpec {
         ProcessSpec {
             command,
             timeout: ANSWER_TIMEOUT_DEFAULT,
+            record: RECORDER_BUILT,
+            dir: None,
         }
     }
 
@@ -67,6 +90,16 @@ impl ProcessSpec {
             .map(|a| a.to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// The account a target started from this spec keeps, for a driver that greets with
+    /// `hello` (see [`ProcessTarget::account`]).
+    pub fn account(&self, hello: &Hello) -> &'static str {
+        match (self.record, hello.trace) {
+            (true, _) => RECORDED_ACCOUNT,
+            (false, true) => TRACE_ACCOUNT,
+            (false, false) => HARNESS_ACCOUNT,
+        }
     }
 
     /// Starts the driver, asks who it is, and stops it.
@@ -82,7 +115,12 @@ fn greet(responder: &mut Responder, command: &str) -> Result<Hello, TargetError>
     let request = Request::Hello
         .to_json()
         .map_err(|e| TargetError::harness(Op::Create, e))?;
-    let answer = responder.ask(&request).map_err(|e| match e {
+    hello_of(responder.ask(&request), command)
+}
+
+/// The greeting in `answer`, checked.
+fn hello_of(answer: Result<Value, AskError>, command: &str) -> Result<Hello, TargetError> {
+    let answer = answer.map_err(|e| match e {
         AskError::Spawn(e) => TargetError::harness(
             Op::Create,
             format!("cannot start the driver `{command}`: {e}"),
@@ -115,14 +153,15 @@ fn greet(responder: &mut Responder, command: &str) -> Result<Hello, TargetError>
 /// An implementation behind the driver protocol (see the module documentation).
 pub struct ProcessTarget {
     command: String,
-    responder: Responder,
     hello: Hello,
     version: Version,
     keying: Keying,
     // Kept for its `Drop`, which removes the directory.
     _dir: TempDir,
     path: PathBuf,
-    account: Box<dyn Account>,
+    channel: Channel,
+    /// The account of a child not run under the recorder (`None`: the recorder's).
+    account: Option<Box<dyn Account>>,
     writer_open: bool,
     ops: Option<u64>,
 }
@@ -131,30 +170,47 @@ impl ProcessTarget {
     /// Starts the driver `spec` names and checks it creates `version` files.
     pub fn start(spec: &ProcessSpec, version: Version) -> Result<Self, TargetError> {
         let command = spec.display();
-        let mut responder = Responder::new(spec.command.clone(), spec.timeout);
-        let hello = match greet(&mut responder, &command) {
+        let dir = match &spec.dir {
+            Some(dir) => files::temp_dir_in(dir),
+            None => files::temp_dir(),
+        }
+        .map_err(|e| TargetError::harness(Op::Create, e))?;
+        let path = dir.path().join("shard-0.aof");
+        let mut channel = match spec.record {
+            true => Channel::Recorded(RecordedChild::new(
+                spec.command.clone(),
+                spec.timeout,
+                dir.path().to_path_buf(),
+            )),
+            false => Channel::Plain(Responder::new(spec.command.clone(), spec.timeout)),
+        };
+        let request = Request::Hello
+            .to_json()
+            .map_err(|e| TargetError::harness(Op::Create, e))?;
+        let hello = hello_of(channel.ask(&request), &command).and_then(|hello| {
+            if hello.versions.contains(&version) {
+                return Ok(hello);
+            }
+            Err(TargetError::unsupported(
+                Op::Create,
+                &format!("the driver `{command}` does not write {version} files"),
+            ))
+        });
+        let hello = match hello {
             Ok(hello) => hello,
             Err(e) => {
-                responder.stop();
+                channel.stop();
                 return Err(e);
             }
         };
-        if !hello.versions.contains(&version) {
-            responder.stop();
-            return Err(TargetError::unsupported(
-                Op::Create,
-                &format!("the driver `{command}` does not write {version} files"),
-            ));
-        }
-        let dir = files::temp_dir().map_err(|e| TargetError::harness(Op::Create, e))?;
-        let path = dir.path().join("shard-0.aof");
-        let account: Box<dyn Account> = match hello.trace {
-            true => Box::new(TraceAccount::new(path.clone())),
-            false => Box::new(HarnessAccount::new(path.clone())),
+        let account: Option<Box<dyn Account>> = match (spec.record, hello.trace) {
+            (true, _) => None,
+            (false, true) => Some(Box::new(TraceAccount::new(path.clone()))),
+            (false, false) => Some(Box::new(HarnessAccount::new(path.clone()))),
         };
         Ok(ProcessTarget {
             command,
-            responder,
+            channel,
             hello,
             version,
             keying: Keying::of(version),
@@ -173,18 +229,48 @@ impl ProcessTarget {
 
     /// How durability is accounted for.
     pub fn account(&self) -> &'static str {
-        self.account.describe()
+        match &self.account {
+            Some(account) => account.describe(),
+            None => RECORDED_ACCOUNT,
+        }
+    }
+
+    /// Whether the child runs under the system-call recorder.
+    pub fn recorded(&self) -> bool {
+        matches!(self.channel, Channel::Recorded(_))
     }
 
     /// Children started so far (one, unless a child died or hung and was replaced).
     pub fn starts(&self) -> u64 {
-        self.responder.starts
+        self.channel.starts()
     }
 
     /// Ends the child (closing its input, then killing it if it lingers).
     pub fn stop(&mut self) {
-        self.responder.stop();
+        self.channel.stop();
         self.writer_open = false;
+    }
+
+    fn account_lost(&mut self) {
+        if let Some(account) = &mut self.account {
+            account.lost();
+        }
+    }
+
+    /// The harness changed the file while the child was idle (removed it, or wrote a crash
+    /// image): nothing earlier is pending, faults armed for the run are disarmed.
+    fn replaced(&mut self, image: Option<&[u8]>) {
+        match (&mut self.account, &self.channel) {
+            (Some(account), _) => match image {
+                Some(image) => account.loaded(image),
+                None => account.removed(),
+            },
+            (None, Channel::Recorded(child)) => {
+                child.disarm();
+                child.checkpoint();
+            }
+            (None, Channel::Plain(_)) => {}
+        }
     }
 
     /// Sends `request` and waits for its answer; a child that died or hung is a failed call.
@@ -192,7 +278,7 @@ impl ProcessTarget {
         let json = request
             .to_json()
             .map_err(|e| TargetError::harness(op, format!("a request the format refuses: {e}")))?;
-        match self.responder.ask(&json) {
+        match self.channel.ask(&json) {
             Ok(answer) => Ok(answer),
             Err(AskError::Spawn(e)) => Err(TargetError::harness(
                 op,
@@ -202,7 +288,7 @@ impl ProcessTarget {
                 // The child is gone (killed if it hung); a fresh one starts on the next
                 // request, with no writer open.
                 self.writer_open = false;
-                self.account.lost();
+                self.account_lost();
                 Err(TargetError::new(
                     op,
                     ErrorKind::Failed,
@@ -219,32 +305,7 @@ impl ProcessTarget {
             self.ops = Some(ops);
         }
         let ok = answer.get("ok") == Some(&Value::Bool(true));
-        let trace = match answer.get("trace") {
-            None => Vec::new(),
-            Some(trace) => match FsOp::list_from_json(trace) {
-                Ok(trace) => trace,
-                Err(e) => {
-                    self.account.lost();
-                    return Err(TargetError::new(
-                        op,
-                        ErrorKind::Failed,
-                        format!("the driver's trace is malformed: {e}"),
-                    ));
-                }
-            },
-        };
-        if self.account.needs_trace() && answer.get("trace").is_none() {
-            self.account.lost();
-            return Err(TargetError::new(
-                op,
-                ErrorKind::Failed,
-                "the driver keeps a trace, but this answer has none",
-            ));
-        }
-        if let Err(e) = self.account.called(op, ok, &trace) {
-            self.account.lost();
-            return Err(TargetError::new(op, ErrorKind::Failed, e.to_string()));
-        }
+        self.account_call(op, ok, &answer)?;
         if ok {
             return Ok(answer);
         }
@@ -265,6 +326,40 @@ impl ProcessTarget {
             ErrorKind::Failed,
             format!("the driver's answer is neither ok, an error nor unsupported: {answer}"),
         ))
+    }
+
+    /// Gives the account what one answer says the driver did.
+    fn account_call(&mut self, op: Op, ok: bool, answer: &Value) -> Result<(), TargetError> {
+        let Some(account) = &mut self.account else {
+            return Ok(());
+        };
+        let trace = match answer.get("trace") {
+            None => Vec::new(),
+            Some(trace) => match FsOp::list_from_json(trace) {
+                Ok(trace) => trace,
+                Err(e) => {
+                    account.lost();
+                    return Err(TargetError::new(
+                        op,
+                        ErrorKind::Failed,
+                        format!("the driver's trace is malformed: {e}"),
+                    ));
+                }
+            },
+        };
+        if account.needs_trace() && answer.get("trace").is_none() {
+            account.lost();
+            return Err(TargetError::new(
+                op,
+                ErrorKind::Failed,
+                "the driver keeps a trace, but this answer has none",
+            ));
+        }
+        if let Err(e) = account.called(op, ok, &trace) {
+            account.lost();
+            return Err(TargetError::new(op, ErrorKind::Failed, e.to_string()));
+        }
+        Ok(())
     }
 
     fn call(&mut self, op: Op, request: Request) -> Result<Value, TargetError> {
@@ -350,7 +445,7 @@ impl Drop for ProcessTarget {
     /// Ends the child: no child process outlives its target. (Waiting for a process to exit
     /// is the one thing done in a destructor here; it writes nothing.)
     fn drop(&mut self) {
-        self.responder.stop();
+        self.channel.stop();
     }
 }
 
@@ -380,7 +475,7 @@ impl Target for ProcessTarget {
     fn create(&mut self) -> Result<(), TargetError> {
         self.crash_writer()?;
         files::remove(&self.path).map_err(|e| TargetError::harness(Op::Create, e))?;
-        self.account.removed();
+        self.replaced(None);
         self.keying = Keying::of(self.version);
         let request = self.open_request(self.keying);
         self.call(Op::Create, request)?;
@@ -416,15 +511,31 @@ impl Target for ProcessTarget {
     }
 
     fn file(&self) -> Result<FileState, TargetError> {
-        self.account
-            .state()
-            .map_err(|e| TargetError::new(Op::File, ErrorKind::Failed, e.to_string()))
+        let failed = |e: String| TargetError::new(Op::File, ErrorKind::Failed, e);
+        match (&self.account, &self.channel) {
+            (Some(account), _) => account.state().map_err(|e| failed(e.to_string())),
+            (None, Channel::Recorded(child)) => {
+                let on_disk = files::read_present(&self.path).map_err(|e| failed(e.to_string()))?;
+                let states = child
+                    .resolve(&self.path)
+                    .and_then(|path| child.crash_states(&path));
+                Ok(match states {
+                    Some(states) => recorded::state_at(states, on_disk.as_deref()),
+                    // No child runs: nothing was done since the disk was all durable.
+                    None => recorded::state_at(Ok(Vec::new()), on_disk.as_deref()),
+                })
+            }
+            (None, Channel::Plain(_)) => Err(TargetError::harness(
+                Op::File,
+                "a plain child without an account",
+            )),
+        }
     }
 
     fn load(&mut self, image: &[u8]) -> Result<(), TargetError> {
         self.crash_writer()?;
         fs::write(&self.path, image).map_err(|e| TargetError::harness(Op::Load, e))?;
-        self.account.loaded(image);
+        self.replaced(Some(image));
         Ok(())
     }
 
@@ -451,11 +562,29 @@ impl Target for ProcessTarget {
     }
 
     fn operations(&self) -> Option<u64> {
+        if let Channel::Recorded(child) = &self.channel {
+            return Some(child.changes());
+        }
         // Before the first answer that counts them, none were served.
         self.hello.inject.then(|| self.ops.unwrap_or(0))
     }
 
+    fn system_faults(&self) -> bool {
+        matches!(self.channel, Channel::Recorded(_))
+    }
+
     fn inject(&mut self, fault: Fault) -> Result<(), TargetError> {
+        if let Channel::Recorded(child) = &mut self.channel {
+            return child
+                .arm(recorder_fault(fault))
+                .map_err(|e| TargetError::harness(Op::Inject, e));
+        }
+        if fault.is_system() {
+            return Err(TargetError::unsupported(
+                Op::Inject,
+                &format!("a driver not run under the recorder injects no {fault}"),
+            ));
+        }
         if !self.hello.inject {
             return Err(TargetError::unsupported(
                 Op::Inject,
@@ -471,6 +600,50 @@ impl Target for ProcessTarget {
         marker: &AofRecord,
     ) -> Result<Recovered, TargetError> {
         self.load(image)?;
+        self.recover(marker)
+    }
+
+    fn recover_absent(&mut self, marker: &AofRecord) -> Result<Recovered, TargetError> {
+        self.crash_writer()?;
+        files::remove(&self.path).map_err(|e| TargetError::harness(Op::Load, e))?;
+        self.replaced(None);
+        self.recover(marker)
+    }
+}
+
+/// The recorder's fault for one of the engines' faults: a failed storage operation is any
+/// call that changes or syncs a file or directory in the test directory failing with EIO
+/// (an fsync's unsynced data then gone, as the simulated disk does); a full disk is the
+/// recorder's full disk, with ENOSPC (writes succeed while they fit, the one crossing the
+/// limit writes what fits, every later one fails).
+fn recorder_fault(fault: Fault) -> RecorderFault {
+    match fault {
+        Fault::FailOpAt { after } => RecorderFault::fail(CallKind::Change, after, Errno::EIO),
+        Fault::FailWriteAfter { bytes } => full_after(bytes, Errno::ENOSPC),
+        Fault::TooBigAfter { bytes } => full_after(bytes, Errno::EFBIG),
+        Fault::InterruptAt { after } => RecorderFault::fail(CallKind::Change, after, Errno::EINTR),
+        Fault::ShortWriteAt { after } => RecorderFault::write(after, Action::Short { bytes: 1 }),
+    }
+}
+
+/// The recorder's full disk (or file at its size limit) after `bytes` more bytes written to
+/// the test directory, failing with `errno` from then on.
+fn full_after(bytes: u64, errno: Errno) -> RecorderFault {
+    RecorderFault {
+        matching: Match {
+            kind: CallKind::Write,
+            path: None,
+        },
+        after: 0,
+        action: Action::FullAfter { bytes, errno },
+        sticky: true,
+    }
+}
+
+impl ProcessTarget {
+    /// The recovery after a crash whose state the harness has just put on disk: one batch
+    /// (see the module documentation).
+    fn recover(&mut self, marker: &AofRecord) -> Result<Recovered, TargetError> {
         let calls = [
             (Op::ReadBack, self.read_request()),
             (Op::Reopen, self.open_request(self.keying)),

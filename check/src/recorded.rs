@@ -15,7 +15,17 @@
 //!   ([`crate::sim::SimDisk::crash_states`]) gives at that path for the same operations (the
 //!   tests hold the two to it on random sequences);
 //! - a trace the model cannot express is an [`Unmodellable`] (an overwrite of unsynced bytes,
-//!   a shared writable mapping, a rename across directories...), never an approximation.
+//!   a shared writable mapping, a rename across directories...), never an approximation;
+//! - [`file_state`] gives the engines the file on disk now with every other alternative,
+//!   or, when the model's states do not include that file, an unmodellable state.
+//!
+//! This is the one persistence model for traces: the recorder's own
+//! (`eaof_trace::Persistence`), which it needs anyway to put a file back after an injected
+//! `fsync` failure. A trace a driver reports itself ([`crate::trace::FsOp`]) is turned into
+//! the recorder's events and fed to the same model ([`crate::account::TraceAccount`]), so a
+//! driver's own account and the recorder's can never disagree on what a trace means. The
+//! simulated disk ([`crate::sim`]) keeps its own model for the calls made through it, held
+//! to this one by the property tests of this module.
 
 use std::path::Path;
 
@@ -36,8 +46,12 @@ pub enum Alternative {
 /// Every alternative a crash now can leave at `path` (absolute, as the recorder names
 /// paths: under its canonical root).
 pub fn crash_states(model: &Persistence, path: &Path) -> Result<Vec<Alternative>, Unmodellable> {
-    let states = model.crash_states(path)?;
-    Ok(states
+    Ok(alternatives(model.crash_states(path)?))
+}
+
+/// The model's states at a path as alternatives.
+pub fn alternatives(states: Vec<eaof_trace::PathState>) -> Vec<Alternative> {
+    states
         .into_iter()
         .map(|state| match state {
             eaof_trace::PathState::Absent => Alternative::Absent,
@@ -47,7 +61,65 @@ pub fn crash_states(model: &Persistence, path: &Path) -> Result<Vec<Alternative>
                 &state.write_ends,
             )),
         })
-        .collect())
+        .collect()
+}
+
+/// The engines' state of the log at `path` from the model's answer there (`states`), the
+/// file on disk being `on_disk`: [`file_state`] of the alternatives; an unmodellable trace
+/// is an unmodellable state; a path the trace never touched is the file on disk, all of it
+/// durable (the model takes what it has not seen as durable).
+pub fn state_at(
+    states: Result<Vec<eaof_trace::PathState>, Unmodellable>,
+    on_disk: Option<&[u8]>,
+) -> FileState {
+    match states {
+        Ok(states) => file_state(&alternatives(states), on_disk),
+        Err(Unmodellable::NotSeen { .. }) => match on_disk {
+            Some(bytes) => FileState::new(bytes.to_vec(), bytes.len(), &[]),
+            None => FileState::default(),
+        },
+        Err(problem) => {
+            FileState::unmodellable(on_disk.unwrap_or_default().to_vec(), problem.to_string())
+        }
+    }
+}
+
+/// The alternatives as the engines take a file's state: the file on disk now (`on_disk`,
+/// `None` when there is none) with its crash states, and every other alternative in
+/// [`FileState::alternatives`] ([`FileState::absent`] for no file). Alternatives that do not
+/// include the file on disk are a model that lost track of it: unmodellable, never trusted.
+pub fn file_state(alternatives: &[Alternative], on_disk: Option<&[u8]>) -> FileState {
+    let now = alternatives.iter().rposition(|a| match (a, on_disk) {
+        (Alternative::File(state), Some(bytes)) => state.bytes == bytes,
+        (Alternative::Absent, None) => true,
+        _ => false,
+    });
+    let Some(now) = now else {
+        return FileState::unmodellable(
+            on_disk.unwrap_or_default().to_vec(),
+            format!(
+                "the persistence model's {} crash states at the log's path do not include \
+                 the file on disk ({})",
+                alternatives.len(),
+                match on_disk {
+                    Some(bytes) => format!("{} bytes", bytes.len()),
+                    None => "none".into(),
+                }
+            ),
+        );
+    };
+    let as_state = |a: &Alternative| match a {
+        Alternative::Absent => FileState::absent(),
+        Alternative::File(state) => state.clone(),
+    };
+    let mut state = as_state(&alternatives[now]);
+    state.alternatives = alternatives
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != now)
+        .map(|(_, a)| as_state(a))
+        .collect();
+    state
 }
 
 /// Every image the alternatives can leave in `mode` (`None`: no file), each once, in order.

@@ -131,6 +131,22 @@ impl<'t> Recoverer<'t> {
         })
     }
 
+    /// A crash that left no file, then the recovery ([`Target::recover_absent`]).
+    pub fn recover_absent(&mut self) -> Result<Outcome, HarnessError> {
+        let recovered = self
+            .target
+            .recover_absent(&marker())
+            .map_err(Self::harness)?;
+        self.counts.reads += 1 + u64::from(recovered.after.is_some());
+        self.counts.reopens += 1;
+        Ok(Outcome {
+            read: recovered.read,
+            reference: Reference::keyed(&[], self.target.keying()),
+            reopen: recovered.reopen,
+            after: recovered.after,
+        })
+    }
+
     /// The hash of `bytes` as read with the target's configuration (the same bytes read
     /// with another key are another outcome).
     fn keyed_hash(&self, bytes: &[u8]) -> u64 {
@@ -261,15 +277,29 @@ impl<'t> Recoverer<'t> {
             let whole = image.build(&other.bytes);
             // Judged against this history every time; the target reads each image once.
             self.counts.crash_states += 1;
-            let outcome = self.tail_outcome(&whole)?;
+            let outcome = match other.absent {
+                // No file at all: recovered from a missing file, never cached with the
+                // empty image.
+                true => Rc::new(self.recover_absent()?),
+                false => self.tail_outcome(&whole)?,
+            };
             if let Err(mut finding) = history.judge(&outcome.read.records) {
-                finding.detail = format!(
-                    "a crash may leave another file at the log's path (the file a rename \
-                     replaced before the rename was durable, or contents an unsynced cut \
-                     would bring back), holding {} bytes; recovered from {image}: {}",
-                    other.bytes.len(),
-                    finding.detail
-                );
+                finding.detail = match other.absent {
+                    true => format!(
+                        "a crash may leave no file at the log's path (its name not yet \
+                         durable: a creation or a rename whose directory was not synced); \
+                         recovered from no file: {}",
+                        finding.detail
+                    ),
+                    false => format!(
+                        "a crash may leave another file at the log's path (the file a \
+                         rename replaced before the rename was durable, or contents an \
+                         unsynced cut would bring back), holding {} bytes; recovered from \
+                         {image}: {}",
+                        other.bytes.len(),
+                        finding.detail
+                    ),
+                };
                 if found(image, finding) == Flow::Stop {
                     return Ok(());
                 }

@@ -453,6 +453,12 @@ impl<'r, 't> Player<'r, 't> {
             // Every image would show the same unreadable record: judge the file once.
             return Ok((self.note(i, None, finding), false));
         }
+        if state.unmodellable.is_some() {
+            // The account cannot say what a crash leaves: not checked, counted (see
+            // `FileState::unmodellable`).
+            self.rec.counts.unmodellable += 1;
+            return Ok((true, true));
+        }
         let images = crash::images(state, mode);
         let ignore = self.ignore.clone();
         let exhaustive = self.exhaustive;
@@ -493,7 +499,7 @@ impl<'r, 't> Player<'r, 't> {
 
     fn crash(&mut self, i: usize, harsh: bool, pick: u32) -> Go {
         // Taken once, first: recovering images replaces the target's file.
-        let state = self.rec.target.file().map_err(HarnessError)?;
+        let mut state = self.rec.target.file().map_err(HarnessError)?;
         if !self.check_inside(i, CrashMode::Prefixes)? {
             return Ok(false);
         }
@@ -508,6 +514,11 @@ impl<'r, 't> Player<'r, 't> {
         } else {
             CrashMode::Prefixes
         };
+        if state.unmodellable.is_some() {
+            // Which crash images are possible is unknown: the run goes on from the one
+            // that kept everything, which no account forbids.
+            state = state.all_durable();
+        }
         let images = crash::images(&state, mode);
         let image = images[pick as usize % images.len()];
         self.picked.push((i, image));

@@ -480,6 +480,19 @@ impl Display for Fault {
                 "the disk is full after {bytes} more bytes (the write crossing it is short, \
                  ENOSPC)"
             ),
+            Fault::InterruptAt { after } => write!(
+                f,
+                "storage operation {after} from the file's creation is interrupted (EINTR)"
+            ),
+            Fault::ShortWriteAt { after } => write!(
+                f,
+                "write {after} from the file's creation is short (1 byte written)"
+            ),
+            Fault::TooBigAfter { bytes } => write!(
+                f,
+                "the file is at its size limit after {bytes} more bytes (the write crossing \
+                 it is short, EFBIG)"
+            ),
         }
     }
 }

@@ -189,6 +189,16 @@ pub struct FileState {
     /// contents a cut not yet synced would bring back. Empty where the account sees no
     /// directory (the harness's own account of a real file: see [`crate::files`]).
     pub alternatives: Vec<FileState>,
+    /// This alternative is no file at all (its name not durable): recovered from a missing
+    /// file ([`Target::recover_absent`]), not from an empty one. Only accounts that see the
+    /// directory set it (a trace of system calls: [`crate::recorded`]); the simulated disk
+    /// itself gives no file as the empty file, which its reader takes for an empty log.
+    pub absent: bool,
+    /// Why the account cannot say what a crash leaves (a trace the persistence model cannot
+    /// follow: a shared writable mapping, a call it does not know, an overwrite of unsynced
+    /// bytes...): the crash states of this moment are not checked, and the engines count
+    /// it ([`crate::report::Counts::unmodellable`]), never a pass nor a finding.
+    pub unmodellable: Option<String>,
 }
 
 impl FileState {
@@ -207,6 +217,24 @@ impl FileState {
             durable_len,
             write_ends,
             alternatives: Vec::new(),
+            absent: false,
+            unmodellable: None,
+        }
+    }
+
+    /// No file: what a crash leaves when the file's name is not durable.
+    pub fn absent() -> Self {
+        FileState {
+            absent: true,
+            ..FileState::default()
+        }
+    }
+
+    /// A file of `bytes` whose crash states the account cannot give, for `why`.
+    pub fn unmodellable(bytes: Vec<u8>, why: String) -> Self {
+        FileState {
+            unmodellable: Some(why),
+            ..FileState::new(bytes, 0, &[])
         }
     }
 
@@ -359,6 +387,39 @@ pub enum Fault {
         /// The budget.
         bytes: u64,
     },
+    /// A system-call fault (targets whose system calls are failed: [`Target::system_faults`]):
+    /// the storage operation `after` operations from now is interrupted before it runs
+    /// (EINTR). Nothing changed: the implementation may retry it, or fail and be poisoned.
+    InterruptAt {
+        /// Operations from now (0 = the next one).
+        after: u64,
+    },
+    /// A system-call fault: the write `after` writes from now puts only its first byte in
+    /// the file and returns 1 (a short write): the implementation must write the rest, or
+    /// fail and be poisoned.
+    ShortWriteAt {
+        /// Writes from now (0 = the next one).
+        after: u64,
+    },
+    /// A system-call fault: as [`Fault::FailWriteAfter`] with EFBIG (the file at its size
+    /// limit) for ENOSPC.
+    TooBigAfter {
+        /// The budget.
+        bytes: u64,
+    },
+}
+
+impl Fault {
+    /// Whether the fault is one only a target that fails system calls injects.
+    pub fn is_system(&self) -> bool {
+        !matches!(self, Fault::FailOpAt { .. } | Fault::FailWriteAfter { .. })
+    }
+
+    /// Whether an implementation may hide the fault by retrying (an interrupted call, a
+    /// short write): then no call need fail.
+    pub fn may_be_hidden(&self) -> bool {
+        matches!(self, Fault::InterruptAt { .. } | Fault::ShortWriteAt { .. })
+    }
 }
 
 /// What a crash into an image and the recovery after it gave ([`Target::recover_image`]).
@@ -447,6 +508,12 @@ pub trait Target {
         None
     }
 
+    /// Whether [`Target::inject`] takes the system-call faults too (EINTR, short writes,
+    /// EFBIG): a target whose system calls a recorder fails.
+    fn system_faults(&self) -> bool {
+        false
+    }
+
     /// Arms a fault (see [`Fault`]).
     fn inject(&mut self, fault: Fault) -> Result<(), TargetError> {
         let _ = fault;
@@ -454,6 +521,13 @@ pub trait Target {
             Op::Inject,
             "this target does its own I/O on real files",
         ))
+    }
+
+    /// A crash that leaves no file at the log's path, then the recovery (as
+    /// [`Target::recover_image`]). Targets whose storage has no directory take it as the
+    /// empty image.
+    fn recover_absent(&mut self, marker: &AofRecord) -> Result<Recovered, TargetError> {
+        self.recover_image(&[], marker)
     }
 
     /// Loads `image` and reads it back.

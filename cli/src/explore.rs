@@ -141,6 +141,15 @@ struct RunArgs {
     /// Seconds to wait for each answer of a driver before it is killed (--target cmd).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     timeout: f64,
+    /// Run the driver as a plain child, not under the system-call recorder (--target cmd):
+    /// durability is then the trace the driver reports itself, or the harness's own
+    /// account; faults only if the driver injects them itself.
+    #[arg(long)]
+    no_record: bool,
+    /// The directory the driver's test files are made in (--target cmd; default:
+    /// EAOF_CHECK_TMPDIR, else /dev/shm, else the system's temporary directory).
+    #[arg(long, value_name = "DIR")]
+    dir: Option<PathBuf>,
     /// The driver and its arguments (--target cmd).
     #[arg(last = true, value_name = "PROGRAM")]
     driver: Vec<OsString>,
@@ -170,9 +179,14 @@ fn target_kind(args: &RunArgs) -> Result<TargetKind, ExitCode> {
             }
             let mut spec = ProcessSpec::new(args.driver.clone());
             spec.timeout = Duration::from_secs_f64(args.timeout);
+            spec.record &= !args.no_record;
+            spec.dir.clone_from(&args.dir);
             Ok(TargetKind::Process(spec))
         }
         (_, false) => usage("a driver after `--` is for --target cmd"),
+        (_, true) if args.no_record || args.dir.is_some() => {
+            usage("--no-record and --dir are for --target cmd")
+        }
         (TargetArg::Eaof, true) => Ok(TargetKind::Eaof),
         (TargetArg::Ember, true) => Ok(TargetKind::Ember),
     }
@@ -238,11 +252,12 @@ fn run_campaign(args: &RunArgs) -> ExitCode {
         (None, TargetKind::Process(spec)) => match spec.greet() {
             Ok(hello) => {
                 eprintln!(
-                    "eaof explore: driver `{}` is {}, protocol {}, writes {}",
+                    "eaof explore: driver `{}` is {}, protocol {}, writes {}; durability: {}",
                     spec.display(),
                     hello.name,
                     hello.protocol,
-                    list(&hello.versions)
+                    list(&hello.versions),
+                    spec.account(&hello)
                 );
                 hello.versions
             }
@@ -505,12 +520,16 @@ fn summary(runs: &[RunRecord], wall: Duration) -> String {
         let c = &r.counts;
         total.add(c);
         let per_second = c.crash_states as f64 / r.elapsed.as_secs_f64().max(1e-9);
-        let found: Vec<String> = r
+        let mut found: Vec<String> = r
             .found
             .iter()
             .filter(|(_, &n)| n > 0)
             .map(|(k, n)| format!("{k}×{n}"))
             .collect();
+        // A trace the persistence model cannot follow is neither a pass nor a finding.
+        if c.unmodellable > 0 {
+            found.push(format!("unmodellable×{}", c.unmodellable));
+        }
         out.push_str(&format!(
             "{:<4} {:<10} {:>9} {:>12} {:>12} {:>8} {:>9} {:>8} {:>7} {:>11.0} {:>7.1}s{} {}\n",
             r.version,
@@ -548,5 +567,12 @@ fn summary(runs: &[RunRecord], wall: Duration) -> String {
     out.push_str(
         "(+: stopped before its whole configuration: by the time budget, or a shard missing)\n",
     );
+    if total.unmodellable > 0 {
+        out.push_str(&format!(
+            "unmodellable: {} moments whose crash states the recorded trace cannot give were \
+             not checked\n",
+            total.unmodellable
+        ));
+    }
     out
 }

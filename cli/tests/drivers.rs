@@ -7,6 +7,13 @@
 //! The drivers are `eaof driver eaof|ember` (this crate's binary, built for the tests) and
 //! `python3 ports/python/eaof_driver.py` (skipped, saying so, without python3). Counts are
 //! small: these runs are CI's; `eaof explore --target cmd` runs long ones.
+//!
+//! Every driver runs under the system-call recorder, as `eaof explore --target cmd` runs it
+//! by default: the durability account and the faults are the recorder's. Where ptrace is
+//! refused, a test fails saying so, unless `EAOF_NO_PTRACE=1` is set: the drivers then run as
+//! plain children (the account their trace or the harness's), and each test says loudly on
+//! stderr what it did not check. One test keeps a driver's own trace and faults checked
+//! (`--no-record`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -19,7 +26,7 @@ use eaof_check::process::{ProcessSpec, ProcessTarget};
 use eaof_check::report::{no_progress, seed_from_env, Budget};
 use eaof_check::script::Step;
 use eaof_check::{
-    damage, explore, faults, sequences, ErrorKind, FailureKind, Report, Target, Version,
+    damage, explore, faults, sequences, ErrorKind, FailureKind, Fault, Report, Target, Version,
 };
 use eaof_model::Command;
 
@@ -46,8 +53,30 @@ fn python_driver() -> Option<ProcessSpec> {
     Some(ProcessSpec::new(vec!["python3".into(), script.into()]))
 }
 
+/// Whether the recorder is to be used: yes, unless `EAOF_NO_PTRACE=1` says ptrace is
+/// refused here (said on stderr, so that nobody takes the run for a recorded one).
+fn recording() -> bool {
+    let refused = std::env::var_os("EAOF_NO_PTRACE").is_some_and(|v| v == "1");
+    if refused {
+        eprintln!(
+            "NOT RECORDED: EAOF_NO_PTRACE=1: the drivers run without the system-call recorder; \
+             its account and its faults are not checked"
+        );
+    }
+    !refused
+}
+
 fn start(spec: &ProcessSpec, v: Version) -> ProcessTarget {
-    ProcessTarget::start(spec, v).expect("the driver starts and writes this version")
+    let mut spec = spec.clone();
+    spec.record &= recording();
+    ProcessTarget::start(&spec, v).unwrap_or_else(|e| {
+        panic!(
+            "the driver `{}` does not start (under the recorder: {}): {e}\n\
+             (where ptrace is refused, set EAOF_NO_PTRACE=1 to run the drivers without it)",
+            spec.display(),
+            spec.record
+        )
+    })
 }
 
 fn set(key: &str) -> Command {
@@ -131,6 +160,60 @@ fn eaof_on_real_files_through_its_driver_finds_nothing() {
 }
 
 #[test]
+fn eaof_through_its_driver_with_its_own_trace_and_faults_finds_nothing() {
+    // `--no-record`: the account is the trace the driver reports, the faults its own.
+    let mut spec = eaof_driver(&["eaof"]);
+    spec.record = false;
+    let mut target = start(&spec, Version::V3);
+    assert!(
+        target.account().contains("driver reports"),
+        "{}",
+        target.account()
+    );
+    let reports = every_engine(&mut target, seed_from_env(0xd21e));
+    assert_nothing_found(&reports, true);
+    assert!(reports[3].counts.faults > 10, "{}", reports[3]);
+}
+
+#[test]
+fn ember_under_the_recorder_loses_a_new_log_and_brings_back_a_truncated_one() {
+    if !recording() {
+        return;
+    }
+    // What only an account of ember's system calls shows: it never syncs the directory,
+    // neither after creating the log (a crash after an acknowledged sync may leave no file:
+    // H11) nor after truncate's rename (the old log comes back: H12).
+    let mut target = start(&eaof_driver(&["ember"]), Version::V2);
+    assert!(
+        target.account().contains("recorder"),
+        "{}",
+        target.account()
+    );
+    let config = explore::ExploreConfig {
+        depth: 3,
+        commands: vec![set("a")],
+        harsh: false,
+        ..Default::default()
+    };
+    let report = explore::run(
+        &mut target,
+        &config,
+        &Budget::unlimited(),
+        &mut no_progress(),
+    );
+    println!("{report}");
+    let lost = report.failure(FailureKind::AckedLost).expect("H11");
+    assert!(lost.case.steps.contains(&Step::Sync), "{lost}");
+    assert!(lost.detail.contains("no file"), "{lost}");
+    let back = report.failure(FailureKind::PhantomState).expect("H12");
+    assert!(back.case.steps.contains(&Step::Truncate), "{back}");
+    assert!(back.detail.contains("rename"), "{back}");
+    for failure in [lost, back] {
+        assert!(failure.case.steps.len() <= 3, "{failure}");
+    }
+}
+
+#[test]
 fn the_python_port_through_its_driver_finds_nothing() {
     let Some(spec) = python_driver() else {
         return;
@@ -146,7 +229,6 @@ fn the_python_port_through_its_driver_finds_nothing() {
 fn ember_through_its_driver_shows_its_defects() {
     for v in Version::ALL {
         let mut target = start(&eaof_driver(&["ember"]), v);
-        assert!(target.account().contains("harness"), "{}", target.account());
         let setrange = Command::SetRange {
             key: "a".into(),
             offset: 1,
@@ -193,14 +275,52 @@ fn ember_through_its_driver_shows_its_defects() {
             let failure = report.failure(FailureKind::CleanReadFailed).expect("H1");
             assert_eq!(failure.case.steps[0], Step::Command(setrange), "{failure}");
         }
+        if !target.recorded() {
+            continue;
+        }
+        // ember's driver injects no fault itself: the recorder fails its system calls.
         let faults = faults::run(
             &mut target,
-            &faults::FaultsConfig::default(),
+            &faults::FaultsConfig {
+                scripts: 1,
+                commands: 3,
+                ..Default::default()
+            },
             &Budget::unlimited(),
             &mut no_progress(),
         );
-        assert!(faults.skipped.is_some(), "ember's driver injects no fault");
+        println!("{faults}");
+        assert!(faults.skipped.is_none(), "{faults}");
+        assert!(faults.counts.faults > 0, "{faults}");
+        // H13: after a failed fsync, ember's writer goes on as if nothing happened.
+        let failure = faults.failure(FailureKind::NotPoisoned).expect("H13");
+        assert!(failure.case.fault.is_some(), "{failure}");
     }
+}
+
+#[test]
+fn ember_goes_on_after_a_failed_fsync_and_acknowledges_a_lost_record() {
+    if !recording() {
+        return;
+    }
+    // H13, by hand: the recorder fails ember's fsync (its first storage operation after
+    // the write is the write's own bytes landing, the second the fsync).
+    let mut target = start(&eaof_driver(&["ember"]), Version::V2);
+    target.create().unwrap();
+    let (a, b) = (
+        AofRecord::Del { key: "a".into() },
+        AofRecord::Del { key: "b".into() },
+    );
+    target.write(&a).unwrap();
+    target.inject(Fault::FailOpAt { after: 1 }).unwrap();
+    let failed = target.sync().expect_err("the fsync fails");
+    assert!(failed.message.contains("Input/output"), "{failed}");
+    target.write(&b).unwrap();
+    target
+        .sync()
+        .expect("H13: ember acknowledges a sync after a failed one");
+    let read = target.read_back().unwrap();
+    assert!(!read.records.contains(&a), "{read:?}");
 }
 
 #[test]
@@ -338,7 +458,13 @@ fn the_minimal_driver_of_the_doc_runs_and_finds_nothing() {
     };
     spec.command[1] = root().join("ports/python/minimal_driver.py").into();
     let mut target = start(&spec, Version::V2);
-    assert!(target.account().contains("harness"), "{}", target.account());
+    // It reports no trace: under the recorder the account is the recorder's, else the
+    // harness's own.
+    let account = match target.recorded() {
+        true => "recorder",
+        false => "harness",
+    };
+    assert!(target.account().contains(account), "{}", target.account());
     let config = explore::ExploreConfig {
         depth: 2,
         commands: vec![set("a")],

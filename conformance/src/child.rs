@@ -10,7 +10,7 @@
 //! the child's stdin, which is the child's cue to exit.
 
 use std::ffi::OsString;
-use std::io;
+use std::io::{self, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
@@ -37,10 +37,18 @@ pub enum AskError {
     NotJson(String),
 }
 
+impl AskError {
+    /// Whether the child is gone or out of step after this error (and is then stopped): all
+    /// but an answer that is not a JSON object, which leaves the framing whole.
+    pub fn ends_child(&self) -> bool {
+        !matches!(self, AskError::NotJson(_))
+    }
+}
+
 struct Running {
     child: Child,
     stdin: ChildStdin,
-    answers: Receiver<io::Result<Option<Vec<u8>>>>,
+    answers: Answers,
 }
 
 /// Starts the command on first use and again after a failure.
@@ -90,23 +98,14 @@ impl Responder {
             .stdin
             .take()
             .ok_or_else(|| io::Error::other("no stdin"))?;
-        let mut stdout = child
+        let stdout = child
             .stdout
             .take()
             .ok_or_else(|| io::Error::other("no stdout"))?;
-        let (send, answers) = mpsc::channel();
-        // A reader thread, so that waiting for an answer can time out.
-        thread::spawn(move || loop {
-            let frame = read_frame(&mut stdout);
-            let stop = !matches!(frame, Ok(Some(_)));
-            if send.send(frame).is_err() || stop {
-                break;
-            }
-        });
         Ok(Running {
             child,
             stdin,
-            answers,
+            answers: read_answers(stdout),
         })
     }
 
@@ -114,7 +113,7 @@ impl Responder {
     pub fn ask(&mut self, request: &Value) -> Result<Value, AskError> {
         self.start()?;
         let result = self.exchange(request);
-        if matches!(result, Err(ref e) if !matches!(e, AskError::NotJson(_))) {
+        if result.as_ref().is_err_and(AskError::ends_child) {
             self.stop();
         }
         result
@@ -122,18 +121,7 @@ impl Responder {
 
     fn exchange(&mut self, request: &Value) -> Result<Value, AskError> {
         let running = self.running.as_mut().ok_or(AskError::Closed)?;
-        write_frame(&mut running.stdin, request).map_err(AskError::Send)?;
-        let frame = match running.answers.recv_timeout(self.timeout) {
-            Ok(Ok(Some(frame))) => frame,
-            Ok(Ok(None)) | Err(RecvTimeoutError::Disconnected) => return Err(AskError::Closed),
-            Ok(Err(e)) => return Err(AskError::Framing(e)),
-            Err(RecvTimeoutError::Timeout) => return Err(AskError::Timeout(self.timeout)),
-        };
-        match serde_json::from_slice::<Value>(&frame) {
-            Ok(answer @ Value::Object(_)) => Ok(answer),
-            Ok(other) => Err(AskError::NotJson(format!("got {other}"))),
-            Err(e) => Err(AskError::NotJson(e.to_string())),
-        }
+        exchange(&mut running.stdin, &running.answers, self.timeout, request)
     }
 
     /// The process id of the running child, if one runs.
@@ -160,6 +148,44 @@ impl Responder {
                 let _ = running.child.wait();
             }
         }
+    }
+}
+
+/// The frames a child writes, as a reader thread receives them (so that waiting for an
+/// answer can time out); the thread ends when the child's output closes.
+pub type Answers = Receiver<io::Result<Option<Vec<u8>>>>;
+
+/// Starts the reader thread of a child's output `stdout`.
+pub fn read_answers(mut stdout: impl Read + Send + 'static) -> Answers {
+    let (send, answers) = mpsc::channel();
+    thread::spawn(move || loop {
+        let frame = read_frame(&mut stdout);
+        let stop = !matches!(frame, Ok(Some(_)));
+        if send.send(frame).is_err() || stop {
+            break;
+        }
+    });
+    answers
+}
+
+/// Sends `request` to a child's input and waits at most `timeout` for its answer.
+pub fn exchange(
+    stdin: &mut impl Write,
+    answers: &Answers,
+    timeout: Duration,
+    request: &Value,
+) -> Result<Value, AskError> {
+    write_frame(stdin, request).map_err(AskError::Send)?;
+    let frame = match answers.recv_timeout(timeout) {
+        Ok(Ok(Some(frame))) => frame,
+        Ok(Ok(None)) | Err(RecvTimeoutError::Disconnected) => return Err(AskError::Closed),
+        Ok(Err(e)) => return Err(AskError::Framing(e)),
+        Err(RecvTimeoutError::Timeout) => return Err(AskError::Timeout(timeout)),
+    };
+    match serde_json::from_slice::<Value>(&frame) {
+        Ok(answer @ Value::Object(_)) => Ok(answer),
+        Ok(other) => Err(AskError::NotJson(format!("got {other}"))),
+        Err(e) => Err(AskError::NotJson(e.to_string())),
     }
 }
 

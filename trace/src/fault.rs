@@ -41,6 +41,11 @@ pub enum CallKind {
     Close,
     /// Any recorded call of the kinds above.
     Any,
+    /// Any call that changes a file or a directory, or syncs one: writes, syncs, renames,
+    /// unlinks, truncations, `fallocate`, `mkdir` (not opens and closes, whose failures a
+    /// program may rightly ignore or retry): a storage operation, as the simulated disk
+    /// counts them.
+    Change,
 }
 
 impl CallKind {
@@ -59,6 +64,23 @@ impl CallKind {
             S::Close => CallKind::Close,
             _ => return None,
         })
+    }
+
+    /// Whether a call of this kind is one [`CallKind::Change`] matches.
+    pub fn changes(self) -> bool {
+        !matches!(
+            self,
+            CallKind::Open | CallKind::Close | CallKind::Any | CallKind::Change
+        )
+    }
+
+    /// Whether a fault matching `self` counts a call of kind `call`.
+    pub fn covers(self, call: CallKind) -> bool {
+        match self {
+            CallKind::Any => true,
+            CallKind::Change => call.changes(),
+            kind => kind == call,
+        }
     }
 }
 
@@ -231,7 +253,7 @@ impl Armed {
             return false;
         };
         let m = &self.fault.matching;
-        if m.kind != CallKind::Any && m.kind != kind {
+        if !m.kind.covers(kind) {
             return false;
         }
         if self.fault.action.writes_only() && kind != CallKind::Write {

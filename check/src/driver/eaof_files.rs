@@ -374,6 +374,11 @@ impl Driver for EaofDriver {
         match fault {
             Fault::FailOpAt { after } => shared.fail_op_at = Some(shared.ops + after),
             Fault::FailWriteAfter { bytes } => shared.write_budget = Some(bytes),
+            system => {
+                return Err(DriverError::Unsupported(format!(
+                    "this driver does not inject system-call faults ({system})"
+                )))
+            }
         }
         Ok(())
     }

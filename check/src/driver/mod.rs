@@ -123,6 +123,11 @@ impl Request {
                 out["fault"] = match fault {
                     Fault::FailOpAt { after } => json!({"fail_op_at": after}),
                     Fault::FailWriteAfter { bytes } => json!({"fail_write_after": bytes}),
+                    // Never sent (a process target injects these through the recorder, not
+                    // through its driver); named so that a driver refuses them by name.
+                    Fault::InterruptAt { after } => json!({"interrupt_at": after}),
+                    Fault::ShortWriteAt { after } => json!({"short_write_at": after}),
+                    Fault::TooBigAfter { bytes } => json!({"too_big_after": bytes}),
                 }
             }
             Request::Batch { requests } => {

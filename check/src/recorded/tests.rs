@@ -452,3 +452,33 @@ fn bytes_kept_by_an_unsynced_cut_are_still_unsure() {
     // part of its data (harsh mode fills from byte 0, as the simulated disk does).
     assert_eq!(states, [file(b"ABCD", 0, &[4]), file(b"ABEF", 0, &[4])]);
 }
+
+#[test]
+fn a_trace_the_model_cannot_follow_is_an_unmodellable_state_never_a_checked_one() {
+    let problem = eaof_trace::Unmodellable::SharedMap { path: path("log") };
+    let state = super::state_at(Err(problem), Some(b"EAOF\x02"));
+    assert!(state
+        .unmodellable
+        .as_deref()
+        .is_some_and(|w| w.contains("mapped")));
+    assert_eq!(state.bytes, b"EAOF\x02");
+}
+
+#[test]
+fn the_file_on_disk_is_the_state_and_every_other_alternative_is_kept() {
+    let on_disk = FileState::new(b"EAOF\x02new".to_vec(), 5, &[8]);
+    let old = FileState::new(b"EAOF\x02old".to_vec(), 8, &[]);
+    let alternatives = [
+        Alternative::Absent,
+        Alternative::File(old.clone()),
+        Alternative::File(on_disk.clone()),
+    ];
+    let state = super::file_state(&alternatives, Some(b"EAOF\x02new"));
+    assert_eq!(state.bytes, on_disk.bytes);
+    assert_eq!(state.alternatives, vec![FileState::absent(), old]);
+    // A model whose states do not include the file on disk lost track of it.
+    let state = super::file_state(&alternatives, Some(b"EAOF\x02xyz"));
+    assert!(state.unmodellable.is_some(), "{state:?}");
+    // No file on disk, and a crash may leave none: the state is no file.
+    assert!(super::file_state(&alternatives, None).absent);
+}
