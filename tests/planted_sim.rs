@@ -57,3 +57,53 @@ fn a_bug_that_needs_a_fault_is_invisible_without_one() {
         assert!(report.found.is_empty(), "{bug}: {report}");
     }
 }
+
+#[test]
+fn a_writer_that_appends_after_a_torn_tail_is_blamed_and_the_reference_reader_is_not() {
+    // A crash tears the first record, the writer reopens without cutting the torn bytes and
+    // appends a second record, synced: the file holds damage between two records. The rule
+    // the checker derives from the records' spans (a torn tail where the landed records
+    // end) does not apply to such a file, and eaof's reader, which calls it corrupt, is
+    // right: the writer's own defect is what must be reported, never a wrong verdict.
+    let bug = Bug::AppendAfterTornTail;
+    let set = |key: &str| {
+        Step::Command(eaof_model::Command::Set {
+            key: key.into(),
+            value: bytes::Bytes::from_static(b"x"),
+            expiry: None,
+        })
+    };
+    for v in Version::ALL {
+        let mut found = std::collections::BTreeSet::new();
+        // Every prefix image of the first record (the pick wraps around their count).
+        for pick in 0..24 {
+            let steps = [
+                set("a"),
+                Step::Flush,
+                Step::Crash { harsh: false, pick },
+                set("b"),
+                Step::Flush,
+                Step::Sync,
+                Step::Crash {
+                    harsh: false,
+                    pick: 0,
+                },
+            ];
+            // The bug's symptoms are noted and the run goes on to the second crash.
+            let mut target = EaofSim::with_bug(v, Some(bug));
+            let (findings, _, _) =
+                eaof_check::sequences::play_case(&mut target, &steps, 1, false, bug.symptoms())
+                    .expect("the harness runs");
+            found.extend(findings.iter().map(|f| f.finding.kind));
+        }
+        println!("{v}: {found:?}");
+        assert!(
+            bug.symptoms().iter().any(|k| found.contains(k)),
+            "{bug} planted, not found: {found:?}"
+        );
+        assert!(
+            !found.contains(&eaof_check::FailureKind::WrongVerdict),
+            "a wrong verdict blamed on the reference reader: {found:?}"
+        );
+    }
+}

@@ -395,7 +395,20 @@ impl<'t> Recoverer<'t> {
         // of them ends.
         let spans = history.spans();
         let end_w = if w == 0 { HEADER_LEN } else { spans[w - 1].end };
-        let expected = if landed < HEADER_LEN {
+        // The rule holds for records laid back to back from the header. A writer that
+        // appended after bytes it did not cut (a torn tail: ember's H4) leaves them between
+        // two records, which is corruption wherever the later record landed whole; that
+        // writer is reported for it already (its appends are lost), and the verdict on such
+        // a file is not the spans' to say.
+        let back_to_back = spans[..w]
+            .iter()
+            .try_fold(HEADER_LEN, |end, span| {
+                (span.start == end).then_some(span.end)
+            })
+            .is_some();
+        let expected = if !back_to_back {
+            None
+        } else if landed < HEADER_LEN {
             image.fill.is_none().then_some(("torn tail", 0, 0))
         } else if image.fill.is_none() && landed == end_w {
             Some(("clean", w as u64, end_w as u64))
