@@ -15,8 +15,10 @@
 //! the bug says whether the cap stopped it, the engine ran its whole configuration (the
 //! explorer's tree), or the engine does not apply to the target (then the other seeds are
 //! not run); the medians count a run that did not find the bug as slower than any that did,
-//! so a cell whose median is "not found" missed in more than half of its runs. Times are
-//! wall-clock, the target's creation (a child process, a temporary directory) excluded.
+//! so a cell whose median is "not found" missed in more than half of its seeds (once more
+//! than half missed, the rest are not run: the median cannot change, and the misses cost a
+//! cap each). Times are wall-clock, the target's creation (a child process, a temporary
+//! directory) excluded.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -371,10 +373,11 @@ pub fn run_cell(config: &BenchConfig, row: &Row, method: Method) -> Cell {
     for k in 0..config.seeds.min(SEEDS_MAX) {
         let seed = config.seed ^ u64::from(k + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let run = run_once(config, row, method, seed);
-        let stop = matches!(run.end, End::NotApplicable(_));
+        let not_applicable = matches!(run.end, End::NotApplicable(_));
         runs.push(run);
-        if stop {
-            // The same for every seed.
+        let missed = runs.iter().filter(|r| !r.found()).count();
+        if not_applicable || missed > (config.seeds / 2) as usize {
+            // The same for every seed; or the median run misses whatever the others do.
             break;
         }
     }
@@ -480,7 +483,8 @@ impl fmt::Display for Outcome {
         writeln!(
             f,
             "{} seeds a cell (seed {:#x}), cap {} s and {} cases a run, explorer depth {}, 1 job; \
-             the first finding of the row's kinds, unshrunk",
+             the first finding of the row's kinds, unshrunk; a cell stops once more than half \
+             its seeds missed",
             c.seeds, c.seed, c.cap.seconds, c.cap.cases, c.depth
         )?;
         writeln!(
