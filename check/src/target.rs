@@ -247,7 +247,7 @@ pub struct ReadBack {
 impl ReadBack {
     /// Reads with `next` until it returns `Ok(None)` (a clean end) or an error, as a
     /// recovery does; no verdict.
-    pub fn drain<E: fmt::Debug>(
+    pub fn drain<E: fmt::Display>(
         mut next: impl FnMut() -> Result<Option<AofRecord>, E>,
     ) -> ReadBack {
         let mut records = Vec::new();
@@ -255,7 +255,7 @@ impl ReadBack {
             match next() {
                 Ok(Some(record)) => records.push(record),
                 Ok(None) => break ReadEnd::Clean,
-                Err(e) => break ReadEnd::Error(format!("{e:?}")),
+                Err(e) => break ReadEnd::Error(e.to_string()),
             }
         };
         ReadBack {
@@ -266,10 +266,10 @@ impl ReadBack {
     }
 
     /// What a reader that could not be opened gives: no record, the error.
-    pub fn unopened(error: impl fmt::Debug) -> ReadBack {
+    pub fn unopened(error: impl fmt::Display) -> ReadBack {
         ReadBack {
             records: Vec::new(),
-            end: ReadEnd::Error(format!("{error:?}")),
+            end: ReadEnd::Error(error.to_string()),
             verdict: None,
         }
     }
