@@ -434,7 +434,10 @@ fn seed_seals_records_into_a_plaintext_file_opened_with_a_key_but_eaof_keeps_its
         "the sealed record read back as plaintext"
     );
     let mut r = seed::AofReader::open_encrypted(&path, SeedKey::from_bytes(key)).unwrap();
-    assert!(r.read_record().is_ok_and(|r| r.is_some()), "\"a\" reads back");
+    assert!(
+        r.read_record().is_ok_and(|r| r.is_some()),
+        "\"a\" reads back"
+    );
     assert!(
         !matches!(r.read_record(), Ok(Some(ref record)) if *record == b),
         "the sealed record read back with the key"

@@ -208,7 +208,7 @@ impl<'r, 't> Player<'r, 't> {
         ];
         if self.history.reconfigured() && LOSSES.contains(&finding.kind) {
             finding.detail = format!(
-                "{:?} after the writer accepted another configuration: {}",
+                "{} after the writer accepted another configuration: {}",
                 finding.kind, finding.detail
             );
             finding.kind = FailureKind::KeyingMixed;
