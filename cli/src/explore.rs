@@ -242,11 +242,11 @@ fn run_campaign(args: &RunArgs) -> ExitCode {
         (None, TargetKind::Process(spec)) => match spec.greet() {
             Ok(hello) => {
                 eprintln!(
-                    "eaof explore: driver `{}` is {}, protocol {}, writes {:?}",
+                    "eaof explore: driver `{}` is {}, protocol {}, writes {}",
                     spec.display(),
                     hello.name,
                     hello.protocol,
-                    hello.versions
+                    list(&hello.versions)
                 );
                 hello.versions
             }
