@@ -299,7 +299,20 @@ fn run_engine(
         make,
         jobs: config.jobs,
     };
-    let mut merged = run_engine_once(engine, targets(), config, seed, &[], budget, progress)?;
+    let setup = |seed: u64, ignore: Vec<FailureKind>| EngineSetup {
+        depth: config.depth,
+        seed,
+        ignore,
+        shard: config.shard,
+        first: false,
+    };
+    let mut merged = run_engine_once(
+        engine,
+        targets(),
+        &setup(seed, Vec::new()),
+        budget,
+        progress,
+    )?;
     let mut round = 1u64;
     while engine != Engine::Explore
         && config.target.collects_kinds()
@@ -312,9 +325,7 @@ fn run_engine(
         let next = run_engine_once(
             engine,
             targets(),
-            config,
-            round_seed,
-            &found,
+            &setup(round_seed, found),
             budget,
             progress,
         )?;
@@ -333,26 +344,40 @@ fn run_engine(
     Ok(merged)
 }
 
-/// Runs `engine` once, ignoring the kinds in `found` (found by earlier rounds).
-#[allow(clippy::too_many_arguments)]
-fn run_engine_once(
+/// How one run of an engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineSetup {
+    /// The explorer's longest sequence.
+    pub depth: usize,
+    /// The engine's seed.
+    pub seed: u64,
+    /// Kinds counted but not reported (found by earlier rounds, or not looked for).
+    pub ignore: Vec<FailureKind>,
+    /// The part of the campaign run.
+    pub shard: Shard,
+    /// Stop at the first failure not ignored, unshrunk (the checker's own benchmark,
+    /// `crate::bench`, times the first finding); a campaign keeps going and shrinks.
+    pub first: bool,
+}
+
+/// Runs `engine` once as `setup` says, with each engine's other settings as a campaign
+/// has them (its whole alphabet, harsh crash images, random engines without end).
+pub fn run_engine_once(
     engine: Engine,
     targets: Targets<'_>,
-    config: &CampaignConfig,
-    seed: u64,
-    found: &[FailureKind],
+    setup: &EngineSetup,
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Report, TargetError> {
-    let ignore = found.to_vec();
-    let shard = config.shard;
+    let (seed, ignore, shard) = (setup.seed, setup.ignore.clone(), setup.shard);
     let report = match engine {
         Engine::Explore => explore::run_split(
             targets,
             &explore::ExploreConfig {
-                depth: config.depth,
+                depth: setup.depth,
                 seed,
                 ignore,
+                stop_at_first: setup.first,
                 ..Default::default()
             },
             shard,
@@ -365,6 +390,10 @@ fn run_engine_once(
                 cases: UNBOUNDED,
                 seed,
                 ignore,
+                shrink_iters: shrink_iters(
+                    setup,
+                    sequences::SequencesConfig::default().shrink_iters,
+                ),
                 ..Default::default()
             },
             shard,
@@ -377,6 +406,7 @@ fn run_engine_once(
                 cases: UNBOUNDED,
                 seed,
                 ignore,
+                shrink_iters: shrink_iters(setup, damage::DamageConfig::default().shrink_iters),
                 ..Default::default()
             },
             shard,
@@ -389,6 +419,7 @@ fn run_engine_once(
                 scripts: UNBOUNDED,
                 seed,
                 ignore,
+                stop_at_first: setup.first,
                 ..Default::default()
             },
             shard,
@@ -397,6 +428,15 @@ fn run_engine_once(
         )?,
     };
     Ok(report)
+}
+
+/// Shrinking steps of a random engine: its own, or none when only the first finding
+/// counts.
+fn shrink_iters(setup: &EngineSetup, own: u32) -> u32 {
+    match setup.first {
+        true => 0,
+        false => own,
+    }
 }
 
 /// Whether any of `reports` found anything.

@@ -57,6 +57,10 @@ pub struct ExploreConfig {
     /// Truncate, clean close and restarts with another configuration, as letters too (each
     /// where the target can do it).
     pub lifecycle: bool,
+    /// Stop at the first sequence with a failure not ignored (the checker's own benchmark
+    /// times the first finding); by default the run goes on and keeps the first of each
+    /// kind.
+    pub stop_at_first: bool,
 }
 
 impl Default for ExploreConfig {
@@ -69,6 +73,7 @@ impl Default for ExploreConfig {
             linear: true,
             ignore: Vec::new(),
             lifecycle: true,
+            stop_at_first: false,
         }
     }
 }
@@ -352,6 +357,10 @@ pub fn run_unit(
             break;
         }
         done += 1;
+        if config.stop_at_first && !report.failures.is_empty() {
+            report.complete = false;
+            break;
+        }
     }
     let commands = report.counts.commands;
     let records = report.counts.records;
@@ -393,7 +402,7 @@ pub fn run_split(
     let plan = Plan {
         units: alphabet.units(),
         shard,
-        stop_at_failure: false,
+        stop_at_failure: config.stop_at_first,
     };
     let total = Some(if shard == Shard::WHOLE {
         alphabet.sequences()

@@ -43,6 +43,9 @@ pub struct FaultsConfig {
     pub linear: bool,
     /// Kinds of failure counted but not reported.
     pub ignore: Vec<FailureKind>,
+    /// Stop at the first fault run with a failure not ignored (the checker's own benchmark
+    /// times the first finding); by default every fault of the round's scripts runs.
+    pub stop_at_first: bool,
 }
 
 impl Default for FaultsConfig {
@@ -54,6 +57,7 @@ impl Default for FaultsConfig {
             seed: 0xfa_0175,
             linear: true,
             ignore: Vec::new(),
+            stop_at_first: false,
         }
     }
 }
@@ -261,6 +265,13 @@ fn run_round(target: &mut dyn Target, config: &FaultsConfig, budget: &Budget) ->
                     || case(config, &steps, Some(fault), image),
                     &config.ignore,
                 );
+            }
+            let sought = |f: &crate::Failure| !config.ignore.contains(&f.kind);
+            if config.stop_at_first && report.failures.iter().any(sought) {
+                // The script that showed it counts as run.
+                report.counts.cases += 1;
+                report.complete = false;
+                break 'scripts;
             }
         }
         report.counts.cases += 1;

@@ -42,6 +42,9 @@
 //! - [`explore`]: every sequence up to a length over a small alphabet, every crash point,
 //!   every surviving prefix, identical disk states merged.
 //!
+//! [`bench`]: the checker's own benchmark: how soon each engine finds each known bug,
+//! against proptest's random sequences alone.
+//!
 //! And [`fuzzing`]: the properties the fuzz targets (`fuzz/`) check, also run over their seed
 //!   corpora by the tests.
 //!
@@ -50,6 +53,7 @@
 
 pub mod account;
 pub mod alphabet;
+pub mod bench;
 pub mod campaign;
 pub mod channel;
 pub mod crash;

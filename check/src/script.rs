@@ -251,10 +251,8 @@ impl<'r, 't> Player<'r, 't> {
     /// Plays every step, then syncs and reads the whole file back. Stops at the first
     /// finding that is not ignored.
     pub fn play(&mut self, steps: &[Step]) -> Result<(), HarnessError> {
-        for (i, step) in steps.iter().enumerate() {
-            if !self.open || !self.step(i, step)? {
-                return Ok(());
-            }
+        if !self.play_steps(steps)? {
+            return Ok(());
         }
         if !self.open {
             // A reopen the format allows to refuse (a v3 file whose only complete record
@@ -278,6 +276,60 @@ impl<'r, 't> Player<'r, 't> {
             self.note(steps.len(), None, finding);
         }
         Ok(())
+    }
+
+    /// Plays every step, up to the first finding that is not ignored; returns whether the
+    /// run went through them all.
+    pub fn play_steps(&mut self, steps: &[Step]) -> Go {
+        for (i, step) in steps.iter().enumerate() {
+            if !self.open || !self.step(i, step)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// A crash at the end of a run as a test without a crash model takes it (the baseline
+    /// of `crate::bench`): the file read back as it stands, then one image recovered and
+    /// judged: the file exactly as written when `pick` is even, else the file cut at one
+    /// point of its unsynced bytes (`pick / 2` modulo their count plus one). Nothing else:
+    /// no other cut, no file grown before its data landed, no file a rename left behind.
+    pub fn crash_once(&mut self, i: usize, pick: u32) -> Result<(), HarnessError> {
+        let state = self.rec.target.file().map_err(HarnessError)?;
+        if let Some(finding) = self.rec.check_clean(&state.bytes, &mut self.history)? {
+            self.note(i, None, finding);
+            return Ok(());
+        }
+        let image = match pick % 2 {
+            0 => CrashImage::cut(state.bytes.len()),
+            _ => {
+                let cuts = crash::images(&state, CrashMode::Prefixes);
+                cuts[(pick / 2) as usize % cuts.len()]
+            }
+        };
+        self.picked.push((i, image));
+        self.check_one(i, &state.bytes, image)?;
+        Ok(())
+    }
+
+    /// Recovers and judges one image of the file `bytes` (which read back whole); returns
+    /// whether the run may go on.
+    fn check_one(&mut self, i: usize, bytes: &[u8], image: CrashImage) -> Go {
+        let mut found = Vec::new();
+        self.rec.check_images(
+            bytes,
+            &mut self.history,
+            std::slice::from_ref(&image),
+            &mut |_, finding| {
+                found.push(finding);
+                Flow::Continue
+            },
+        )?;
+        let mut go = true;
+        for finding in found {
+            go &= self.note(i, Some(image), finding);
+        }
+        Ok(go)
     }
 
     /// Plays one step; returns whether the run goes on.
@@ -524,21 +576,7 @@ impl<'r, 't> Player<'r, 't> {
         self.picked.push((i, image));
         if image.fill.is_some() && readable {
             // Not among the prefix images just checked.
-            let mut found = Vec::new();
-            self.rec.check_images(
-                &state.bytes,
-                &mut self.history,
-                std::slice::from_ref(&image),
-                &mut |_, finding| {
-                    found.push(finding);
-                    Flow::Continue
-                },
-            )?;
-            let mut go = true;
-            for finding in found {
-                go &= self.note(i, Some(image), finding);
-            }
-            if !go {
+            if !self.check_one(i, &state.bytes, image)? {
                 return Ok(false);
             }
         }

@@ -44,6 +44,12 @@ pub struct SequencesConfig {
     pub shrink_iters: u32,
     /// Truncates, clean closes and restarts among the steps (see [`lifecycle_steps`]).
     pub lifecycle: bool,
+    /// Run as the baseline the checker's own benchmark (`crate::bench`) compares the engines
+    /// with: no crash inside a sequence and no final sync; one crash at its end, into the
+    /// file exactly as written or cut at one random point of its unsynced bytes
+    /// ([`Player::crash_once`]), judged by the same oracle. The report's engine is then
+    /// `baseline`.
+    pub baseline: bool,
 }
 
 impl Default for SequencesConfig {
@@ -56,6 +62,17 @@ impl Default for SequencesConfig {
             ignore: Vec::new(),
             shrink_iters: 1024,
             lifecycle: true,
+            baseline: false,
+        }
+    }
+}
+
+impl SequencesConfig {
+    /// The engine's name in its reports: `sequences`, or `baseline`.
+    pub fn engine(&self) -> &'static str {
+        match self.baseline {
+            true => "baseline",
+            false => "sequences",
         }
     }
 }
@@ -80,14 +97,29 @@ pub fn lifecycle_steps(target: &dyn Target) -> Vec<Step> {
 /// A step: mostly commands, some flushes and syncs, now and then a crash or one of
 /// `lifecycle`.
 pub fn step(lifecycle: Vec<Step>) -> BoxedStrategy<Step> {
-    let base = prop_oneof![
-        10 => alphabet::command().prop_map(Step::Command),
-        4 => Just(Step::Flush),
-        3 => Just(Step::Sync),
-        1 => (any::<bool>(), any::<u32>()).prop_map(|(harsh, pick)| Step::Crash { harsh, pick }),
-    ];
+    step_with(lifecycle, true)
+}
+
+/// A step as [`step`] makes them, crashes among them or not (the baseline's steps).
+fn step_with(lifecycle: Vec<Step>, crashes: bool) -> BoxedStrategy<Step> {
+    // One union each, so that the engine's steps draw from a seed as they always did.
+    let base = match crashes {
+        true => prop_oneof![
+            10 => alphabet::command().prop_map(Step::Command),
+            4 => Just(Step::Flush),
+            3 => Just(Step::Sync),
+            1 => (any::<bool>(), any::<u32>()).prop_map(|(harsh, pick)| Step::Crash { harsh, pick }),
+        ]
+        .boxed(),
+        false => prop_oneof![
+            10 => alphabet::command().prop_map(Step::Command),
+            4 => Just(Step::Flush),
+            3 => Just(Step::Sync),
+        ]
+        .boxed(),
+    };
     if lifecycle.is_empty() {
-        return base.boxed();
+        return base;
     }
     prop_oneof![18 => base, 1 => prop::sample::select(lifecycle)].boxed()
 }
@@ -95,6 +127,18 @@ pub fn step(lifecycle: Vec<Step>) -> BoxedStrategy<Step> {
 /// Sequences of 1 to `max_steps` steps.
 pub fn steps(max_steps: usize, lifecycle: Vec<Step>) -> BoxedStrategy<Vec<Step>> {
     prop::collection::vec(step(lifecycle), 1..=max_steps.max(1)).boxed()
+}
+
+/// The baseline's sequences: 1 to `max_steps` steps without a crash, then the crash at the
+/// end (a [`Step::Crash`] whose `pick` chooses the image, see [`Player::crash_once`]).
+fn baseline_steps(max_steps: usize, lifecycle: Vec<Step>) -> BoxedStrategy<Vec<Step>> {
+    let body = prop::collection::vec(step_with(lifecycle, false), 1..=max_steps.max(1));
+    (body, any::<u32>())
+        .prop_map(|(mut steps, pick)| {
+            steps.push(Step::Crash { harsh: false, pick });
+            steps
+        })
+        .boxed()
 }
 
 /// What one case found, counted, and which image each crash step recovered into.
@@ -108,9 +152,29 @@ pub fn play_case(
     linear: bool,
     ignore: &[FailureKind],
 ) -> Result<Played, HarnessError> {
+    play(target, steps, seed, linear, ignore, false)
+}
+
+/// Plays one case, as the engine does or (`baseline`) as the baseline does: every step
+/// but the last, then the last (a crash) through [`Player::crash_once`].
+fn play(
+    target: &mut dyn Target,
+    steps: &[Step],
+    seed: u64,
+    linear: bool,
+    ignore: &[FailureKind],
+    baseline: bool,
+) -> Result<Played, HarnessError> {
     let mut rec = Recoverer::new(target, linear);
     let mut player = Player::new(&mut rec, Store::new(T0_MS), seed, ignore)?;
-    player.play(steps)?;
+    match (baseline, steps.split_last()) {
+        (true, Some((Step::Crash { pick, .. }, body))) => {
+            if player.play_steps(body)? {
+                player.crash_once(body.len(), *pick)?;
+            }
+        }
+        _ => player.play(steps)?,
+    }
     let (found, commands, records) = (player.found.clone(), player.commands, player.records);
     let picked = player.picked.clone();
     let mut counts = rec.counts;
@@ -130,7 +194,7 @@ pub fn run(
     budget: &Budget,
     progress: &mut dyn FnMut(Progress),
 ) -> Report {
-    on_one("sequences", config.seed, target, |targets| {
+    on_one(config.engine(), config.seed, target, |targets| {
         run_split(targets, config, Shard::WHOLE, budget, progress)
     })
 }
@@ -151,7 +215,7 @@ pub fn run_split(
     };
     run_rounds(
         targets,
-        "sequences",
+        config.engine(),
         &rounds,
         shard,
         budget,
@@ -179,14 +243,21 @@ fn run_round(target: &mut dyn Target, config: &SequencesConfig, budget: &Budget)
         true => lifecycle_steps(target),
         false => Vec::new(),
     };
+    let strategy = match config.baseline {
+        true => baseline_steps(config.max_steps, lifecycle),
+        false => steps(config.max_steps, lifecycle),
+    };
     run_cases(
-        "sequences",
+        config.engine(),
         target,
         &settings,
-        steps(config.max_steps, lifecycle),
+        strategy,
         budget,
         &mut no_progress(),
-        |target, steps| play_case(target, steps, config.seed, config.linear, &config.ignore),
+        |target, steps| {
+            let (seed, linear) = (config.seed, config.linear);
+            play(target, steps, seed, linear, &config.ignore, config.baseline)
+        },
         |report, minimal, found, picked| {
             for f in found {
                 let case = || Case {

@@ -7,7 +7,8 @@
 //! the exit code is 0 only when nothing was found. Ctrl-C stops the campaign within a case:
 //! the summary of what ran and the seed are printed, the report written, and the exit code
 //! is 130 (a second Ctrl-C exits at once). `eaof explore merge` combines the `--report`
-//! files of a campaign's shards into one summary. Nothing printed is a Rust Debug form.
+//! files of a campaign's shards into one summary; `eaof explore bench` is the checker's own
+//! benchmark (`crate::bench`). Nothing printed is a Rust Debug form.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -71,7 +72,8 @@ Examples:
   eaof explore --target cmd -- python3 ports/python/eaof_driver.py
   eaof explore --seed 42                        # replay a campaign
   eaof explore --engines explore --depth 5 --seconds 86400 --shard 0/8 --report s0.json
-  eaof explore merge s*.json                    # one summary of the shards' reports"
+  eaof explore merge s*.json                    # one summary of the shards' reports
+  eaof explore bench                            # how soon each engine finds each known bug"
 )]
 pub struct Args {
     #[command(subcommand)]
@@ -83,6 +85,7 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Sub {
     Merge(MergeArgs),
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Combine the --report files of a campaign's shards into one summary
@@ -193,7 +196,7 @@ fn target_kind(args: &RunArgs) -> Result<TargetKind, ExitCode> {
 }
 
 /// A seed as `--seed` takes it: decimal, or hexadecimal after `0x`.
-fn parse_seed(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_seed(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(&hex.replace('_', ""), 16),
@@ -214,6 +217,7 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
 pub fn run(args: &Args) -> ExitCode {
     match &args.command {
         Some(Sub::Merge(merge)) => run_merge(merge),
+        Some(Sub::Bench(bench)) => crate::bench::run(bench),
         None => run_campaign(&args.run),
     }
 }

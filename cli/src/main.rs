@@ -21,6 +21,7 @@ macro_rules! note {
 }
 pub(crate) use note;
 
+mod bench;
 mod check;
 mod conform;
 mod describe;

@@ -351,3 +351,48 @@ fn explore_reports_a_driver_that_cannot_start_as_a_harness_failure() {
     assert_eq!(code, 4, "{stderr}");
     assert!(stderr.contains("cannot start the driver"), "{stderr}");
 }
+
+#[test]
+fn bench_finds_a_bug_planted_through_the_driver_and_prints_every_cell() {
+    // The driver row starts this very binary (`eaof driver eaof --planted no-file-fsync`);
+    // the damage engine's cell is printed though it cannot meet a lying fsync.
+    let (code, stdout, stderr) = explore(&[
+        "bench",
+        "--rows",
+        "driver no-file-fsync",
+        "--methods",
+        "explore,damage",
+        "--seeds",
+        "1",
+        "--depth",
+        "3",
+        "--cap-cases",
+        "50",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "stdout:\n{stdout}\nstderr:\n{stderr}");
+    let outcome: serde_json::Value = serde_json::from_str(&stdout).expect("JSON on stdout");
+    let cells = outcome["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 2, "{outcome}");
+    let explore = &cells[0];
+    assert_eq!(explore["method"], "explore");
+    assert_eq!(explore["row"], "driver no-file-fsync");
+    assert_eq!(
+        explore["runs"][0]["end"]["found"], "acked_lost",
+        "{explore}"
+    );
+    assert!(explore["median"]["cases"].as_u64().is_some_and(|n| n >= 1));
+    let damage = &cells[1];
+    assert!(damage["median"].is_null(), "{damage}");
+    assert_eq!(damage["verdict"], "not found within cap", "{damage}");
+}
+
+#[test]
+fn bench_refuses_a_row_filter_that_matches_nothing() {
+    let (code, _, stderr) = explore(&["bench", "--rows", "no-such-bug"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("sim no-file-fsync"),
+        "names the rows: {stderr}"
+    );
+}

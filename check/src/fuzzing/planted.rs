@@ -1,6 +1,7 @@
 //! A bug planted in eaof's writer on the simulated disk, to show that the fuzz target
 //! `script` finds what it is meant to find (`tests/fuzz_seeds.rs`, and the recorded run in
-//! the README). Only for that: the checker's own benchmark uses planted bugs of its own.
+//! the README), and timed by the checker's own benchmark (`crate::bench`, the row
+//! `sim sync-lies-after-reopen`) beside the bugs of `crate::planted`.
 //!
 //! [`SyncLiesAfterReopen`]: after the writer is reopened (a crash, a process restart), its
 //! first sync hands the buffered records to the disk and returns `Ok` without making them
