@@ -515,3 +515,51 @@ fn ember_truncates_and_closes_without_loss_as_far_as_the_harness_sees() {
         assert_eq!(sequences_seen, 16);
     }
 }
+
+#[test]
+fn a_file_ember_appended_to_after_a_torn_tail_is_not_blamed_on_the_reference_reader() {
+    // H4 through two more crashes: a record torn to one byte, LTRIM appended after it and
+    // synced, then two crashes and recoveries. The file holds damage before an intact
+    // record: eaof's reader calls it corrupt, rightly, and the rule the checker derives from
+    // the records' spans (a torn tail) does not apply to bytes the writer did not cut. The
+    // defect is ember's (its appends are lost), never a wrong verdict of the reference.
+    let steps = |pick| {
+        [
+            Step::Command(Command::Append {
+                key: "a".into(),
+                value: bytes::Bytes::from_static(b"x"),
+            }),
+            Step::Flush,
+            Step::Crash { harsh: false, pick },
+            Step::Command(Command::LTrim {
+                key: "a".into(),
+                start: 0,
+                stop: 0,
+            }),
+            Step::Sync,
+            Step::Crash {
+                harsh: false,
+                pick: 0,
+            },
+            Step::Crash {
+                harsh: false,
+                pick: 0,
+            },
+        ]
+    };
+    let mut found = std::collections::BTreeSet::new();
+    for pick in 0..16 {
+        let (findings, _, _) = eaof_check::sequences::play_case(
+            &mut ember(Version::V2),
+            &steps(pick),
+            1,
+            true,
+            &FailureKind::all_but(&[FailureKind::WrongVerdict]),
+        )
+        .expect("the harness runs");
+        found.extend(findings.iter().map(|f| f.finding.kind));
+    }
+    println!("{found:?}");
+    assert!(found.contains(&FailureKind::AppendLost), "{found:?}");
+    assert!(!found.contains(&FailureKind::WrongVerdict), "{found:?}");
+}

@@ -64,6 +64,12 @@ pub struct History {
     /// The writer accepted to reopen the file with another configuration than the one it
     /// was written with.
     reconfigured: bool,
+    /// The writer reopened the file without cutting what followed the records it
+    /// recovered (a torn tail: ember's H4): bytes of earlier sessions, intact records among
+    /// them maybe, lie between the recovered records and the next one.
+    uncut: bool,
+    /// Where the first record's frame starts.
+    header_len: usize,
 }
 
 impl History {
@@ -83,6 +89,8 @@ impl History {
             judged: HashMap::new(),
             maybe_truncated: false,
             reconfigured: false,
+            uncut: false,
+            header_len,
         }
     }
 
@@ -255,6 +263,9 @@ impl History {
         // Judged before: a prefix of what was written, which replays.
         let _ = state.apply_all(returned);
         let k = returned.len();
+        let recovered_end = self.spans[..k.min(self.spans.len())]
+            .last()
+            .map_or(self.header_len, |span| span.end);
         History {
             version: self.version,
             base: self.base.clone(),
@@ -269,6 +280,8 @@ impl History {
             judged: HashMap::new(),
             maybe_truncated: false,
             reconfigured: self.reconfigured,
+            uncut: next > recovered_end,
+            header_len: self.header_len,
         }
     }
 
@@ -294,6 +307,12 @@ impl History {
             _ => self.version,
         };
         History::new(version, snapshot.clone(), HEADER_LEN)
+    }
+
+    /// Whether bytes the writer did not cut at its last reopening lie after the records it
+    /// recovered: then what the file holds is not the records' spans alone.
+    pub fn uncut(&self) -> bool {
+        self.uncut
     }
 
     /// The framing the records are taken to have.

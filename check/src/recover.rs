@@ -395,17 +395,18 @@ impl<'t> Recoverer<'t> {
         // of them ends.
         let spans = history.spans();
         let end_w = if w == 0 { HEADER_LEN } else { spans[w - 1].end };
-        // The rule holds for records laid back to back from the header. A writer that
-        // appended after bytes it did not cut (a torn tail: ember's H4) leaves them between
-        // two records, which is corruption wherever the later record landed whole; that
-        // writer is reported for it already (its appends are lost), and the verdict on such
-        // a file is not the spans' to say.
-        let back_to_back = spans[..w]
-            .iter()
-            .try_fold(HEADER_LEN, |end, span| {
-                (span.start == end).then_some(span.end)
-            })
-            .is_some();
+        // The rule holds for records laid back to back from the header, with nothing after
+        // them but what this session wrote. A writer that reopened without cutting a torn
+        // tail (ember's H4) leaves bytes of an earlier session after the records it
+        // recovered, intact records among them maybe: the file is then not the spans' to
+        // judge (that writer is reported for it already: its appends are lost).
+        let back_to_back = !history.uncut()
+            && spans[..w]
+                .iter()
+                .try_fold(HEADER_LEN, |end, span| {
+                    (span.start == end).then_some(span.end)
+                })
+                .is_some();
         let expected = if !back_to_back {
             None
         } else if landed < HEADER_LEN {
